@@ -1,0 +1,34 @@
+# Two commands for a new user: `make demo` and `make test`. Both install first.
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+# llama.cpp built with the default native flags segfaults on the first decode on CPUs with
+# AMX (seen on our dev machines); a portable build without AMX/AVX512 works everywhere.
+LLAMA_CMAKE_ARGS := -DGGML_NATIVE=OFF -DGGML_AVX512=OFF -DGGML_AMX_INT8=OFF -DGGML_AMX_TILE=OFF -DGGML_AMX_BF16=OFF
+
+.PHONY: install demo test lint bench clean
+
+install: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --upgrade pip
+	CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" $(PY) -m pip install "llama-cpp-python==0.3.36"
+	$(PY) -m pip install -e ".[dev]"
+	touch $@
+
+demo: install
+	$(VENV)/bin/celltwin twin --scenario hotspot
+
+test: install
+	$(VENV)/bin/ruff check .
+	$(PY) -m pytest -q
+
+lint: install
+	$(VENV)/bin/ruff check .
+
+bench: install
+	$(PY) bench/twin_bench.py
+
+clean:
+	rm -rf $(VENV) build *.egg-info

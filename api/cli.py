@@ -1,0 +1,38 @@
+"""The ``celltwin`` command line. Each sub-command lives in ``api/commands/<name>.py`` and
+exposes ``register(subparsers)``; errors a user can fix print one clear line and exit 2."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+
+from twin.errors import CelltwinError
+
+#: Sub-command modules under api.commands, in the order of ``celltwin --help``.
+COMMANDS = ("twin_cmd",)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="celltwin",
+        description="Offline digital twin and capacity planner for LTE/NR networks.")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for name in COMMANDS:
+        importlib.import_module(f"api.commands.{name}").register(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except CelltwinError as exc:
+        print(f"celltwin: error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,60 @@
+"""Built-in scenarios, each one call (or one command) away.
+
+A scenario module exposes ``build() -> Scenario``. The registry maps names to modules so that
+importing this package stays cheap and each scenario lives in its own file.
+"""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Any
+
+import pandas as pd
+
+from twin.config import RadioConfig
+from twin.demand import Demand
+from twin.engine import Twin
+from twin.errors import UnknownIdError
+from twin.network import Network
+
+#: name -> (module under twin.scenarios, one-line description)
+REGISTRY: dict[str, tuple[str, str]] = {
+    "hotspot": ("hotspot", "dense-urban 19-site macro layout with a persistent traffic hotspot "
+                "(the reference study)"),
+}
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """A network with its demand and model parameters, ready to run.
+
+    ``measurements`` and ``calibration`` are set when the demand was fitted to counters.
+    """
+
+    name: str
+    description: str
+    network: Network
+    demand: Demand
+    config: RadioConfig = field(default_factory=RadioConfig)
+    measurements: pd.DataFrame | None = None
+    calibration: Any = None
+    notes: tuple[str, ...] = ()
+
+    def twin(self) -> Twin:
+        return Twin(self.network, self.demand, self.config)
+
+
+def available() -> list[str]:
+    return list(REGISTRY)
+
+
+@lru_cache(maxsize=8)
+def load_scenario(name: str) -> Scenario:
+    """Build (once per process) and return a built-in scenario by name."""
+    key = str(name).strip().lower()
+    if key not in REGISTRY:
+        raise UnknownIdError(f"unknown scenario {name!r}; available: {', '.join(REGISTRY)}")
+    module = importlib.import_module(f"twin.scenarios.{REGISTRY[key][0]}")
+    return module.build()
