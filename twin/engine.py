@@ -3,7 +3,7 @@
 For one hour with offered traffic ``D_b`` (bit/s) in bin ``b`` served by cell ``s(b)``:
 
     SINR_b(rho) = P_s g_bs / (sum_{j != s, same carrier} min(rho_j, 1) P_j g_bj + N_s)
-    se_b        = layers_s * min(alpha log2(1 + SINR_b), se_max)      (truncated Shannon)
+    se_b        = L_s * min(alpha log2(1 + SINR_b / L_s), se_max)  (truncated Shannon, L_s layers)
     rho_c       = sum_{b: s(b)=c} D_b / (se_b * B_prb,c) / n_prb,c     (PRB utilisation)
 
 ``rho = f(rho)`` is the load-coupling fixed point of Siomina & Yuan (IEEE TWC 2012); ``f`` is
@@ -33,6 +33,7 @@ from twin.errors import ValidationError
 from twin.kpis import compute_kpis
 from twin.links import LinkCache
 from twin.network import Network
+from twin.spectral import load_spectral_efficiency, spectral_efficiency
 from twin.state import State
 
 
@@ -48,13 +49,6 @@ class _Assembly:
     signal_mw: NDArray[np.float64]  # [n_bin] received power of the server
     interf: sp.csr_matrix           # [n_bin, n_cell] co-channel power of non-serving cells, mW
     noise_mw: NDArray[np.float64]   # [n_bin] noise over the server's channel
-
-
-def shannon_se(sinr_lin: NDArray[np.float64], config: RadioConfig) -> NDArray[np.float64]:
-    """Truncated Shannon spectral efficiency per layer (bit/s/Hz), TR 36.942 A.2: 0 below
-    SINR_min, ``alpha log2(1+SINR)`` capped at ``se_max``."""
-    se = np.minimum(config.alpha * np.log2(1.0 + sinr_lin), config.se_max_bps_hz)
-    return np.where(sinr_lin >= 10.0 ** (config.sinr_min_db / 10.0), se, 0.0)
 
 
 class Twin:
@@ -217,7 +211,7 @@ class Twin:
         sinr_lin = np.where(has, asm.signal_mw / (interf + asm.noise_mw), 0.0)
         with np.errstate(divide="ignore"):
             sinr_db = np.where(has, 10.0 * np.log10(sinr_lin), -np.inf)
-        peak_rate = shannon_se(sinr_lin, cfg) * self._layers[srv] * self._n_prb[srv] \
+        peak_rate = spectral_efficiency(sinr_lin, self._layers[srv], cfg) * self._n_prb[srv] \
             * self._prb_bw_hz[srv] / 1e6  # [n_bin] Mbit/s with all PRBs
         user_thr = np.where(has, peak_rate * np.clip(1.0 - rho[srv], 0.0, 1.0), 0.0)
         offered_cell = np.bincount(srv[has], weights=offered[has], minlength=n_cell)
@@ -287,15 +281,13 @@ class Twin:
         m_act = asm.interf[act]  # [n_act, n_cell]
         s_act = asm.signal_mw[act]
         n_act = asm.noise_mw[act]
-        cap_per_prb = self._layers[srv] * self._prb_bw_hz[srv]  # [n_act] Hz x layers
-        se_floor = min(cfg.alpha * np.log2(1.0 + 10.0 ** (cfg.sinr_min_db / 10.0)),
-                       cfg.se_max_bps_hz)
+        layers = self._layers[srv]  # [n_act]
+        prb_bw = self._prb_bw_hz[srv]  # [n_act]
 
         def load(rho: NDArray[np.float64]) -> NDArray[np.float64]:
             sinr = s_act / (m_act @ np.minimum(rho, 1.0) + n_act)
-            se = np.maximum(np.minimum(cfg.alpha * np.log2(1.0 + sinr), cfg.se_max_bps_hz),
-                            se_floor)
-            prbs = d_bps / (se * cap_per_prb)
+            se = load_spectral_efficiency(sinr, layers, cfg)
+            prbs = d_bps / (se * prb_bw)
             return np.bincount(srv, weights=prbs, minlength=n_cell) / self._n_prb
 
         return load

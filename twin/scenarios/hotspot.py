@@ -11,7 +11,7 @@ around the hotspot.
 Measurements: ``twin/data/hotspot/measurements.csv`` holds per-cell, per-hour counters
 (TS 28.552 names). They are synthetic and documented as such: produced by
 :func:`write_measurements` from a ground-truth demand (a smooth random background at about
-300 Mbit/s/km^2 at the busy hour, the hotspot, the Milan mean diurnal shape for the
+200 Mbit/s/km^2 at the busy hour, the hotspot, the Milan mean diurnal shape for the
 background and the Milan Duomo shape for the hotspot) run through this twin, with Gaussian
 counter noise (sigma 0.5 % utilisation). The scenario's demand is the prior (a uniform
 background plus the hotspot's known location and shape, flat in time) fitted to those counters
@@ -53,7 +53,7 @@ TAPER_RADIUS_M = 700.0
 TAPER_WIDTH_M = 150.0
 HOTSPOT_XY_M = (75.0, 130.0)
 HOTSPOT_SIGMA_M = 50.0
-BACKGROUND_MBPS_KM2 = 300.0
+BACKGROUND_MBPS_KM2 = 200.0
 TARGET_PEAK = 0.93
 NOISE_SIGMA = 0.005
 FIELD_SIGMA = 0.15 # log-std of the background's smooth spatial variation
