@@ -76,9 +76,9 @@ def _rma_pl1(d, fc):
 
 def _pl_rma_los(d2d, d3d, h_bs, h_ut, fc):
     d_bp = 2.0 * np.pi * h_bs * h_ut * fc * 1e9 / C_M_PER_S
-    d3d_bp = np.sqrt(d_bp**2 + (h_bs - h_ut) ** 2)
     pl1 = _rma_pl1(d3d, fc)
-    pl2 = _rma_pl1(d3d_bp, fc) + 40.0 * np.log10(d3d / d3d_bp)
+    # The table's PL2 = PL1(d_BP) + 40 log10(d3D / d_BP), with the 2D breakpoint distance.
+    pl2 = _rma_pl1(d_bp, fc) + 40.0 * np.log10(d3d / d_bp)
     return np.where(d2d <= d_bp, pl1, pl2)
 
 
