@@ -1,7 +1,8 @@
 """Built-in scenarios, each one call (or one command) away.
 
 A scenario module exposes ``build() -> Scenario``. The registry maps names to modules so that
-importing this package stays cheap and each scenario lives in its own file.
+importing this package stays cheap and each scenario lives in its own file; an entry
+``"module:function"`` names another builder in the module (one module, several scenarios).
 """
 
 from __future__ import annotations
@@ -23,6 +24,10 @@ from twin.network import Network
 REGISTRY: dict[str, tuple[str, str]] = {
     "hotspot": ("hotspot", "dense-urban 19-site macro layout with a persistent traffic hotspot "
                 "(the reference study)"),
+    "calib-uma": ("calib3gpp:build_uma", "3GPP TR 36.873 phase-1 calibration layout, 3D-UMa: "
+                  "19 sites x 3 sectors, ISD 500 m, 2 GHz, 46 dBm, uniform demand"),
+    "calib-umi": ("calib3gpp:build_umi", "3GPP TR 36.873 phase-1 calibration layout, 3D-UMi: "
+                  "19 sites x 3 sectors, ISD 200 m, 2 GHz, 41 dBm, uniform demand"),
 }
 
 
@@ -56,5 +61,6 @@ def load_scenario(name: str) -> Scenario:
     key = str(name).strip().lower()
     if key not in REGISTRY:
         raise UnknownIdError(f"unknown scenario {name!r}; available: {', '.join(REGISTRY)}")
-    module = importlib.import_module(f"twin.scenarios.{REGISTRY[key][0]}")
-    return module.build()
+    module_name, _, func = REGISTRY[key][0].partition(":")
+    module = importlib.import_module(f"twin.scenarios.{module_name}")
+    return getattr(module, func or "build")()
