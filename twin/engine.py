@@ -66,7 +66,8 @@ class Twin:
         self.config = config or RadioConfig()
         if cache is not None and (cache.grid != demand.grid or cache.config != self.config):
             cache = None
-        self.cache = cache or LinkCache(demand.grid, self.config)
+        # Not `cache or ...`: an empty LinkCache has len 0 and is falsy, yet must be shared.
+        self.cache = cache if cache is not None else LinkCache(demand.grid, self.config)
         self._asm: _Assembly | None = None
         cells = network.cells
         self._n_prb = cells["n_prb"].to_numpy(dtype=float)
