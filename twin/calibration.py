@@ -60,7 +60,9 @@ def calibrate_demand(network: Network, prior: Demand, measurements: pd.DataFrame
 
     Hours without measurements keep the prior. Cells that cannot be matched (unknown id,
     serving no bin, no prior traffic in the footprint, saturated at 100 %) keep the prior
-    in their footprint and are listed with the reason.
+    in their footprint and are listed with the reason. ``tolerance`` is the largest
+    acceptable |model - measured| utilisation, and the largest relative error of the offered
+    volume for cells measured by volume only.
     """
     twin = Twin(network, prior, config)
     serving = twin.assembly.serving  # [n_bin], association does not depend on demand
@@ -113,7 +115,8 @@ def calibrate_demand(network: Network, prior: Demand, measurements: pd.DataFrame
             err = np.where(~np.isnan(target_u), np.abs(rho - np.nan_to_num(target_u)), 0.0)
             offered_cell = np.bincount(serving[has], weights=d[has], minlength=n_cell)
             v = ~np.isnan(target_v) & (offered_cell > 0)
-            err[v] = np.abs(offered_cell[v] / target_v[v] - 1.0) * 0.01
+            # Volume targets: relative error, held to the same tolerance (0.002 = 0.2 %).
+            err[v] = np.abs(offered_cell[v] / target_v[v] - 1.0)
             if not fit.any() or err[fit].max() < tolerance:
                 break
             # With interference evaluated at the measured loads, a cell's load is linear in its
