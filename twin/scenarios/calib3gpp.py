@@ -23,7 +23,7 @@ Electrical tilt: Table 8.2-1's 102 deg (zenith; 12 deg down) is the tilt of the 
 panel, made by the fixed weights across its 10 vertical elements. The K = M = 1 configuration
 is one element, which cannot be electrically tilted; QuaDRiGa's reproduction of these curves
 (tutorials/calib_3GPP_3D_phase1.m) uses tilt 0 for it, and so do we. (12 deg applied to the
-element moves the coupling-loss percentiles by < 0.5 dB; see docs/calibration-3gpp.md.)
+element moves the 5/50/95 % points by at most 0.45 dB; see docs/calibration-3gpp.md.)
 
 Propagation: the twin's TR 38.901 path loss, LOS probability and shadowing
 (:mod:`twin.propagation`), per UE-site link (the three sectors of a site share LOS state and
@@ -42,7 +42,8 @@ Metrics per UE (36.873 8.2; definitions as in QuaDRiGa's calibration tutorial):
   a scenario transmit the same power);
 * geometry: serving power over the sum of the other 56 cells' power (full load) plus
   thermal noise (-174 dBm/Hz + 9 dB over 10 MHz); ``geometry_no_noise_db`` leaves the noise
-  out (it changes the 5 % point by < 0.1 dB in these interference-limited layouts).
+  out (+0.3 dB at the 5 % point of UMa, < 0.05 dB in UMi: both layouts are interference
+  limited).
 
 Wrap-around: the 19-site cluster tiles the plane by translations of ``sqrt(19) ISD``; each UE
 sees every site at its nearest copy among the cluster and its six shifted copies.
@@ -216,7 +217,7 @@ def drop_ues(network: Network, s: CalibSetup, ues_per_cell: int, rng: np.random.
         got += int(ok.sum())
     off = np.concatenate(chunks)[:need]  # [n_ue, 2]
     xy = np.repeat(site_xy, per_site, axis=0) + off
-    n = need
+    n = len(xy)
     indoor = rng.random(n) < INDOOR_FRACTION
     n_floors = rng.integers(MIN_FLOORS, MAX_FLOORS + 1, size=n)
     floor = np.floor(rng.random(n) * n_floors).astype(int) + 1  # U{1..N_fl}
@@ -250,8 +251,8 @@ def coupling_gain_db(network: Network, s: CalibSetup, ues: UeDrop, rng: np.rando
     bearing = np.degrees(np.arctan2(dx, dy)) % 360.0
     zenith = 90.0 + np.degrees(np.arctan2(s.height_m - h_ut, np.maximum(d2d, 1.0)))
     cells = network.cells
-    site_of_cell = sites.reset_index(drop=True).reset_index().set_index("site_id").loc[
-        cells["site_id"], "index"].to_numpy()
+    site_index = {sid: i for i, sid in enumerate(sites["site_id"])}
+    site_of_cell = cells["site_id"].map(site_index).to_numpy(dtype=int)  # [n_cell]
     out = np.empty((len(ue_xy), len(cells)))
     for c, row in enumerate(cells.itertuples(index=False)):  # 57 cells, vectorised over UEs
         j = site_of_cell[c]
