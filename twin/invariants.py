@@ -52,7 +52,10 @@ def check_state(state: State, twin: Twin, rtol: float = 1e-6) -> None:
         fail("a bin reached by some cell has no server")
     ids = cells["cell_id"].to_numpy(dtype=object)
     expected = np.where(srv >= 0, ids[np.maximum(srv, 0)], None)
-    if not np.array_equal(rb["serving_cell"].to_numpy(dtype=object), expected):
+    # pandas 3 stores a missing server (None) as NaN in a string column: compare as None.
+    got = rb["serving_cell"]
+    got = np.where(got.isna().to_numpy(), None, got.to_numpy(dtype=object))
+    if not np.array_equal(got, expected):
         fail("res_bin.serving_cell disagrees with the serving index")
     rho = rc["prb_util"].to_numpy(dtype=float)
     if not np.all(np.isfinite(rho)) or np.any(rho < 0):
