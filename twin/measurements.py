@@ -49,6 +49,25 @@ _OPTIONAL = (PRB_USED, PRB_AVAIL, PRB_TOT_PCT, UE_THP, VOLUME)
 
 
 
+def _wall_clock(col: pd.Series) -> pd.Series:
+    """Timestamps as the local wall-clock time written in the file (NaT where unreadable).
+
+    The hour of day that matters for the traffic profile is the local one: a UTC offset
+    (``+01:00``, ``Z``) is dropped rather than converted, so ``14:15+01:00`` is hour 14 and a
+    file spanning a daylight-saving change (two offsets) still parses.
+    """
+    if pd.api.types.is_datetime64_any_dtype(col):
+        return col  # .dt.hour of a tz-aware column is already its own zone's hour
+    text = col.astype(str).str.strip().str.replace(r"(?:Z|[+-]\d{2}:?\d{2})$", "", regex=True)
+    text = text.where(col.notna())
+    ts = pd.to_datetime(text, errors="coerce", format="ISO8601")
+    rest = ts.isna() & text.notna()
+    if rest.any():
+        # Other layouts, row by row; only the hour is used, so day/month order is moot.
+        ts[rest] = pd.to_datetime(text[rest], errors="coerce", format="mixed")
+    return ts
+
+
 def validate_measurements(raw: pd.DataFrame) -> pd.DataFrame:
     """Validate and aggregate counters to one row per (cell, hour).
 
@@ -57,7 +76,7 @@ def validate_measurements(raw: pd.DataFrame) -> pd.DataFrame:
     """
     df = raw.copy()
     if "hour" not in df.columns and "timestamp" in df.columns:
-        ts = pd.to_datetime(df["timestamp"], errors="coerce", utc=True)
+        ts = _wall_clock(df["timestamp"])
         if ts.isna().any():
             pos = int(np.flatnonzero(ts.isna().to_numpy())[0])
             raise ValidationError("measurements", f"cannot read timestamp "
@@ -65,7 +84,7 @@ def validate_measurements(raw: pd.DataFrame) -> pd.DataFrame:
         df["hour"] = ts.dt.hour
         df = df.drop(columns=["timestamp"])
     for c in _OPTIONAL:  # blank text cells mean "not measured"
-        if c in df.columns and df[c].dtype == object:
+        if c in df.columns and not pd.api.types.is_numeric_dtype(df[c]):  # object or str
             df[c] = df[c].where(df[c].astype(str).str.strip() != "", np.nan)
     v = validate(df, MEASUREMENTS)
     used, avail, pct = v[PRB_USED], v[PRB_AVAIL], v[PRB_TOT_PCT]
@@ -104,10 +123,13 @@ def read_measurements(path: str | Path) -> pd.DataFrame:
     p = Path(path)
     if not p.is_file():
         raise InputFileError(f"measurements file {str(p)!r} not found")
+    parquet = p.suffix.lower() in (".parquet", ".pq")
     try:
-        raw = pd.read_parquet(p) if p.suffix.lower() in (".parquet", ".pq") else pd.read_csv(p)
+        raw = pd.read_parquet(p) if parquet else pd.read_csv(p)
+        if not parquet and not isinstance(raw.index, pd.RangeIndex):
+            # pandas silently turns extra leading fields into an index and shifts every column.
+            raise ValueError("some rows have more fields than the header")
     except Exception as exc:  # pandas raises many types for a malformed file
         raise InputFileError(f"cannot read measurements file {str(p)!r} as "
-                             f"{'Parquet' if p.suffix.lower() in ('.parquet', '.pq') else 'CSV'}: "
-                             f"{exc}") from exc
+                             f"{'Parquet' if parquet else 'CSV'}: {exc}") from exc
     return validate_measurements(raw)
