@@ -50,6 +50,7 @@ class Network:
             lat, lon = origin.to_wgs84(sites_v["x_m"], sites_v["y_m"])
             sites_v["lat_deg"], sites_v["lon_deg"] = lat, lon
         cells_v = validate(cells, CELLS, parents={"sites": sites_v})
+        check_prb_fit(cells_v)
         if len(cells_v) == 0:
             raise ValidationError("cells", "the network has no cells")
         if candidates is None:
@@ -101,6 +102,12 @@ class Network:
             raise ValidationError("cells", f"cannot change column(s) {unknown}", cell_id)
         cells = self.cells.copy()
         for k, v in changes.items():
+            if pd.api.types.is_scalar(v) and pd.isna(v):
+                raise ValidationError("cells", "a change needs a value, got nothing (None/NaN)",
+                                      cell_id, k)
+            # As object, so that a wrong type reaches validate() (and its clear message)
+            # instead of failing inside pandas' typed column assignment.
+            cells[k] = cells[k].astype(object)
             cells.loc[i, k] = v
         return self._revalidated(cells=cells)
 
@@ -124,8 +131,25 @@ class Network:
         sites_v = validate(self.sites if sites is None else sites, SITES)
         cells_v = validate(self.cells if cells is None else cells, CELLS,
                            parents={"sites": sites_v})
+        check_prb_fit(cells_v)
         return replace(self, sites=sites_v, cells=cells_v)
 
     def summary(self) -> dict[str, Any]:
         return {"name": self.name, "n_sites": len(self.sites), "n_cells": len(self.cells),
                 "n_candidates": len(self.candidates), "notes": list(self.notes)}
+
+
+def check_prb_fit(cells: pd.DataFrame) -> None:
+    """Raise if a cell's PRBs do not fit its channel: ``n_prb x 12 x scs_khz`` must not exceed
+    ``bandwidth_mhz`` (TS 36.101 Table 5.6-1, TS 38.101-1 Table 5.3.2-1: e.g. 20 MHz at
+    15 kHz is 100 PRBs in LTE, 106 in NR)."""
+    occupied_mhz = cells["n_prb"].to_numpy(float) * 12.0 * cells["scs_khz"].to_numpy(float) / 1e3
+    bw = cells["bandwidth_mhz"].to_numpy(float)
+    bad = occupied_mhz > bw * 1.0001
+    if bad.any():
+        pos = int(bad.argmax())
+        cid = cells["cell_id"].iloc[pos]
+        raise ValidationError(
+            "cells", f"{int(cells['n_prb'].iloc[pos])} PRBs x 12 x {cells['scs_khz'].iloc[pos]:g} "
+            f"kHz = {occupied_mhz[pos]:.2f} MHz do not fit in bandwidth_mhz {bw[pos]:g}; use the "
+            "PRB count of the channel (TS 36.101 / 38.101)", f"{pos} (cell_id={cid!r})", "n_prb")
