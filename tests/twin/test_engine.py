@@ -228,6 +228,36 @@ def test_run_never_mutates_its_inputs(hex7: SmallCase):
         st.serving[0] = 0
 
 
+def test_shadowing_is_reproducible_and_shared_by_a_site(hex7: SmallCase):
+    def run_with(seed):
+        tw = Twin(hex7.network, hex7.demand, RadioConfig(shadowing_seed=seed))
+        return tw, run_checked(tw)
+
+    tw_a, a = run_with(3)
+    _, b = run_with(3)
+    _, c = run_with(4)
+    _, none = run_with(None)
+    pd.testing.assert_frame_equal(a.res_cell, b.res_cell)
+    assert not np.allclose(a.prb_util, c.prb_util)
+    assert not np.allclose(a.prb_util, none.prb_util)
+    # Sectors of one site see the same shadowing field (one draw per site): the difference of
+    # their gains to any bin is the antenna difference alone, as without shadowing.
+    tw_0 = Twin(hex7.network, hex7.demand, hex7.config)
+    rows = hex7.network.cells_with_sites()
+    g_sh = {k: tw_a.cache.get(rows.iloc[k]) for k in (0, 1, 3)}
+    g_0 = {k: tw_0.cache.get(rows.iloc[k]) for k in (0, 1, 3)}
+    np.testing.assert_array_equal(g_sh[0].bins, g_sh[1].bins)
+    np.testing.assert_allclose(g_sh[0].gain_db - g_sh[1].gain_db,
+                               g_0[0].gain_db - g_0[1].gain_db, atol=1e-3)
+    # ... while another site's field is a different draw.
+    common = np.intersect1d(g_sh[0].bins, g_sh[3].bins)
+    d_sh = (g_sh[0].gain_db[np.searchsorted(g_sh[0].bins, common)]
+            - g_sh[3].gain_db[np.searchsorted(g_sh[3].bins, common)])
+    d_0 = (g_0[0].gain_db[np.searchsorted(g_0[0].bins, common)]
+           - g_0[3].gain_db[np.searchsorted(g_0[3].bins, common)])
+    assert np.std(d_sh - d_0) > 3.0  # ~ sqrt(2) x 6 dB (UMa NLOS sigma)
+
+
 # --- a slow, obvious reference ---------------------------------------------------------------
 UE_H = 1.5
 
