@@ -14,6 +14,7 @@ import json
 import os
 import threading
 import time
+import warnings
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -56,9 +57,13 @@ def _load(info: ModelInfo, n_ctx: int, n_threads: int) -> Any:
             from guidance import models
 
             try:
-                _MODELS[key] = models.LlamaCpp(
-                    str(info.path), echo=False, enable_monitoring=False, n_ctx=n_ctx,
-                    n_threads=n_threads, verbose=False)
+                with warnings.catch_warnings():
+                    # llguidance reads the vocabulary through a llama.cpp call deprecated in
+                    # 0.3.x: one DeprecationWarning per token (262k for Gemma) otherwise.
+                    warnings.simplefilter("ignore", DeprecationWarning)
+                    _MODELS[key] = models.LlamaCpp(
+                        str(info.path), echo=False, enable_monitoring=False, n_ctx=n_ctx,
+                        n_threads=n_threads, verbose=False)
             except Exception as exc:  # llama.cpp reports a bad file as a generic error
                 raise ModelError(f"could not load model {str(info.path)!r}: {exc}; check that "
                                  "it is a complete GGUF file llama.cpp supports") from exc
