@@ -28,6 +28,7 @@ REGISTRY: dict[str, tuple[str, str]] = {
                   "19 sites x 3 sectors, ISD 500 m, 2 GHz, 46 dBm, uniform demand"),
     "calib-umi": ("calib3gpp:build_umi", "3GPP TR 36.873 phase-1 calibration layout, 3D-UMi: "
                   "19 sites x 3 sectors, ISD 200 m, 2 GHz, 41 dBm, uniform demand"),
+    "milan": ("milan", "central Milan, 2 km around the Duomo: estimated sites, real traffic"),
 }
 
 

@@ -1,0 +1,147 @@
+"""A default demand for a network that comes without one (e.g. an imported cell list), and the
+:class:`~twin.scenarios.Scenario` that runs it, optionally calibrated to measured counters.
+
+Study area: a grid covering the sites plus :data:`MARGIN_M`, with bins of
+:data:`MIN_SPACING_M` (coarser for large networks, so that the grid has at most
+:data:`MAX_BINS` bins: the twin's cost grows with bins x cells in reach).
+
+Spatial prior (``"cell-density"``, the default): operators build cells where the traffic is,
+so the offered traffic density follows the density of cells: a Gaussian kernel estimate of
+the cell positions (bandwidth = the median distance from a site to its nearest neighbouring
+site, the local inter-site scale, clipped to [100, 2000] m) plus a floor of 5 % of its mean
+(no bin without traffic, which calibration needs). ``"uniform"`` spreads the same total evenly
+over the grid. The level: at the busy hour the network offers
+:data:`DEFAULT_MBPS_PER_CELL` Mbit/s per cell on average (about a third of what a 20 MHz,
+2-layer LTE cell carries at the median SINR of a loaded urban network), or an explicit
+density in Mbit/s per km^2. Time: the Milan mean diurnal shape
+(:func:`twin.scenarios.diurnal.mean_profile`, busy hour = 1).
+
+This is a prior, not a measurement: with per-cell counters (TS 28.552), calibration
+(:func:`twin.calibration.calibrate_demand`) fits its levels per cell and hour.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+from numpy.typing import NDArray
+from scipy.ndimage import gaussian_filter
+from scipy.spatial import cKDTree
+
+from twin.calibration import calibrate_demand
+from twin.config import RadioConfig
+from twin.demand import Demand
+from twin.errors import ValidationError
+from twin.grid import Grid
+from twin.network import Network
+from twin.scenarios import Scenario
+from twin.scenarios.diurnal import mean_profile
+
+MARGIN_M = 500.0
+MIN_SPACING_M = 50.0
+MAX_BINS = 40_000
+DEFAULT_MBPS_PER_CELL = 10.0
+FLOOR_FRACTION = 0.05
+KDE_BANDWIDTH_LIMITS_M = (100.0, 2000.0)
+
+PriorKind = Literal["cell-density", "uniform"]
+
+
+def default_grid(network: Network, margin_m: float = MARGIN_M) -> Grid:
+    """Grid over the sites' bounding box plus ``margin_m``; spacing a multiple of 5 m, at least
+    :data:`MIN_SPACING_M`, coarse enough for at most :data:`MAX_BINS` bins."""
+    s = network.sites
+    x0, x1 = float(s["x_m"].min()) - margin_m, float(s["x_m"].max()) + margin_m
+    y0, y1 = float(s["y_m"].min()) - margin_m, float(s["y_m"].max()) + margin_m
+    spacing = max(MIN_SPACING_M, np.sqrt((x1 - x0) * (y1 - y0) / MAX_BINS))
+    spacing = float(np.ceil(spacing / 5.0) * 5.0)
+    return Grid.covering(x0, y0, x1, y1, spacing)
+
+
+def site_spacing_m(network: Network) -> float:
+    """Median distance from a site to its nearest neighbouring site (clipped, see module)."""
+    xy = network.sites[["x_m", "y_m"]].to_numpy(dtype=float)
+    lo, hi = KDE_BANDWIDTH_LIMITS_M
+    if len(xy) < 2:
+        return hi
+    d, _ = cKDTree(xy).query(xy, k=2)
+    near = d[:, 1][d[:, 1] > 0]
+    return float(np.clip(np.median(near), lo, hi)) if near.size else lo
+
+
+def spatial_prior(network: Network, grid: Grid, kind: PriorKind = "cell-density"
+                  ) -> NDArray[np.float64]:
+    """Relative offered-traffic weight per bin ``[n_bin]`` (sums to 1)."""
+    if kind == "uniform":
+        w = np.ones(grid.n_bin)
+    elif kind == "cell-density":
+        pos = network.cells_with_sites()
+        ix = np.clip(np.rint((pos["x_m"].to_numpy() - grid.x0_m) / grid.spacing_m), 0,
+                     grid.nx - 1).astype(np.int64)
+        iy = np.clip(np.rint((pos["y_m"].to_numpy() - grid.y0_m) / grid.spacing_m), 0,
+                     grid.ny - 1).astype(np.int64)
+        counts = np.bincount(iy * grid.nx + ix, minlength=grid.n_bin).astype(float)
+        sigma_bins = site_spacing_m(network) / grid.spacing_m
+        dens = gaussian_filter(counts.reshape(grid.ny, grid.nx), sigma_bins,
+                               mode="constant").ravel()
+        w = dens + FLOOR_FRACTION * dens.mean()
+    else:
+        raise ValidationError("demand", f"unknown prior {kind!r}; use 'cell-density' or "
+                              "'uniform'")
+    return w / w.sum()
+
+
+def default_demand(network: Network, grid: Grid | None = None, kind: PriorKind = "cell-density",
+                   mbps_per_cell: float = DEFAULT_MBPS_PER_CELL,
+                   mbps_per_km2: float | None = None) -> Demand:
+    """The default prior demand ``[24, n_bin]`` (see module docstring).
+
+    Args:
+        network: the network (sites and cells in a local metric frame).
+        grid: the study area (default :func:`default_grid`).
+        kind: spatial shape, ``"cell-density"`` or ``"uniform"``.
+        mbps_per_cell: busy-hour total = this x number of cells (ignored if ``mbps_per_km2``).
+        mbps_per_km2: busy-hour total = this x grid area.
+    """
+    grid = grid or default_grid(network)
+    if mbps_per_km2 is not None:
+        if not (np.isfinite(mbps_per_km2) and mbps_per_km2 >= 0):
+            raise ValidationError("demand", f"demand density must be >= 0 Mbit/s/km^2, got "
+                                  f"{mbps_per_km2}")
+        total = mbps_per_km2 * grid.n_bin * grid.bin_area_km2
+    else:
+        if not (np.isfinite(mbps_per_cell) and mbps_per_cell >= 0):
+            raise ValidationError("demand", f"traffic per cell must be >= 0 Mbit/s, got "
+                                  f"{mbps_per_cell}")
+        total = mbps_per_cell * len(network.cells)
+    return Demand.from_profile(grid, total * spatial_prior(network, grid, kind), mean_profile())
+
+
+def scenario_from_network(network: Network, measurements: pd.DataFrame | None = None,
+                          kind: PriorKind = "cell-density",
+                          mbps_per_cell: float = DEFAULT_MBPS_PER_CELL,
+                          mbps_per_km2: float | None = None,
+                          config: RadioConfig | None = None,
+                          description: str = "imported network") -> Scenario:
+    """A runnable scenario for ``network``: the default prior demand, calibrated to
+    ``measurements`` (validated counters, :func:`twin.measurements.validate_measurements`)
+    when given; the calibration result is in ``Scenario.calibration``."""
+    config = config or RadioConfig()
+    prior = default_demand(network, None, kind, mbps_per_cell, mbps_per_km2)
+    level = (f"{mbps_per_km2:g} Mbit/s/km^2" if mbps_per_km2 is not None
+             else f"{mbps_per_cell:g} Mbit/s per cell")
+    notes = list(network.notes)
+    if measurements is None:
+        notes.append(f"demand is a default prior, not measured: {kind} shape, busy-hour level "
+                     f"{level}, Milan mean diurnal shape")
+        return Scenario(name=network.name, description=description, network=network,
+                        demand=prior, config=config, notes=tuple(notes))
+    cal = calibrate_demand(network, prior, measurements, config)
+    notes.append(f"demand: {kind} prior calibrated to the measured counters (MAPE "
+                 f"{cal.mape:.1%}, max error {cal.max_abs_error:.3f}, "
+                 f"{len(cal.unmatched)} unmatched cell/reason pairs)")
+    return Scenario(name=network.name, description=description, network=network,
+                    demand=cal.demand, config=config, measurements=measurements,
+                    calibration=cal, notes=tuple(notes))
