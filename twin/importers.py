@@ -172,8 +172,8 @@ def read_table_file(path: str | Path, what: str, dtype: Mapping[str, Any] | None
 def _relabel(exc: ValidationError, parquet: bool) -> ValidationError:
     """Add the file line (header = line 1) to a row number from :func:`twin.schema.validate`."""
     row = exc.row
-    if isinstance(row, (int, np.integer)) and not parquet:
-        row = f"{int(row)} (file line {int(row) + 2})"
+    if str(row).isdigit() and not parquet:
+        row = f"{int(str(row))} (file line {int(str(row)) + 2})"
     msg = str(exc).split(": ", 1)[1] if ": " in str(exc) else str(exc)
     return ValidationError(exc.table, msg, row, exc.column)
 
