@@ -1,0 +1,85 @@
+"""YAML with line numbers: parse once into Python data and keep the node tree beside it, so
+that a schema error located by pydantic (``("rules", 2, "budget", "max_eur")``) can be
+reported as ``budget.yaml:14``.
+
+PyYAML's composer gives every node a ``start_mark`` (0-based line); the safe constructor turns
+the same node tree into plain Python data, so the two always agree.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import yaml
+
+from policies.errors import PolicyError, PolicyIssue
+
+
+def load_yaml(text: str, file: str) -> tuple[Any, yaml.Node | None]:
+    """Parse one YAML document safely; returns (data, root node).
+
+    Raises :class:`PolicyError` on a syntax error (with its line) or a duplicate mapping key
+    (PyYAML would silently keep the last one, hiding a rule).
+    """
+    loader = yaml.SafeLoader(text)
+    try:
+        node = loader.get_single_node()
+        data = loader.construct_document(node) if node is not None else None
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark is not None else 0
+        what = exc.problem or str(exc)
+        raise PolicyError(PolicyIssue(file, line, f"not valid YAML: {what}")) from exc
+    except yaml.YAMLError as exc:
+        raise PolicyError(PolicyIssue(file, 0, f"not valid YAML: {exc}")) from exc
+    finally:
+        loader.dispose()
+    if node is not None:
+        _check_duplicate_keys(node, file)
+    return data, node
+
+
+def _check_duplicate_keys(node: yaml.Node, file: str) -> None:
+    stack = [node]
+    while stack:
+        n = stack.pop()
+        if isinstance(n, yaml.MappingNode):
+            seen: dict[Any, int] = {}
+            for k, v in n.value:
+                if isinstance(k, yaml.ScalarNode):
+                    if k.value in seen:
+                        raise PolicyError(PolicyIssue(
+                            file, k.start_mark.line + 1,
+                            f"key {k.value!r} appears twice in the same mapping (first on line "
+                            f"{seen[k.value]}); keep one"))
+                    seen[k.value] = k.start_mark.line + 1
+                stack.append(v)
+        elif isinstance(n, yaml.SequenceNode):
+            stack.extend(n.value)
+
+
+def line_of(node: yaml.Node | None, loc: Sequence[str | int], key_line: bool = False) -> int:
+    """1-based line of the deepest node reached by following ``loc`` from ``node``.
+
+    Elements of ``loc`` that name no child (pydantic inserts the discriminator tag of a union,
+    e.g. ``"budget"``) are skipped. With ``key_line`` the line of the last mapping *key* is
+    returned (an unknown key), else the line of the value.
+    """
+    if node is None:
+        return 1
+    line = node.start_mark.line + 1
+    for part in loc:
+        if isinstance(node, yaml.MappingNode):
+            hit = next(((k, v) for k, v in node.value
+                        if isinstance(k, yaml.ScalarNode) and k.value == str(part)), None)
+            if hit is None:
+                continue
+            key, node = hit
+            line = (key if key_line else node).start_mark.line + 1
+        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int):
+            if not 0 <= part < len(node.value):
+                continue
+            node = node.value[part]
+            line = node.start_mark.line + 1
+    return line
