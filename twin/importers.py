@@ -495,6 +495,9 @@ def read_tables(path: str | Path, cells_path: str | Path | None = None,
     """
     p = Path(path)
     if p.suffix.lower() == ".json":
+        if cells_path is not None or candidates_path is not None:
+            raise InputFileError(f"{str(p)!r} is a JSON network document that holds all tables; "
+                                 "do not give separate cells/candidates files")
         if not p.is_file():
             raise InputFileError(f"network file {str(p)!r} not found")
         try:

@@ -32,11 +32,11 @@ hour, an activity ``A_s(h)`` in the data's arbitrary units:
 
 ``A_s(h)`` becomes Mbit/s with :data:`MBPS_PER_ACTIVITY_UNIT` = 0.03, a modelling choice (the
 data's units are arbitrary): about 2.5 Gbit/s offered at the busy hour (16:00) over the
-13 km^2, i.e. ~190 Mbit/s/km^2 on one carrier. With it, the busiest cells (large footprints at
-the edge of the Parco Sempione, and the cells around the Duomo) are congested (peak PRB
-utilisation ~1.4, a couple of cells above 0.8) while the median cell is ~0.15 loaded. The
-network is interference-coupled: 20 % more traffic puts ~25 cells above 0.8, so the scale
-sits just below the knee on purpose. Each square's traffic is spread evenly over its area;
+13 km^2, i.e. ~190 Mbit/s/km^2 on one carrier. With it, the busiest cells (large footprints
+at the edge of the Parco Sempione) are congested (peak PRB utilisation ~1.4, two cells above
+0.8), the cells serving the Duomo square are ~0.4-0.6 loaded, and the median cell ~0.15. The
+network is interference-coupled: 13 % more traffic puts 25 cells above 0.8 and 20 % more 48,
+so the scale sits just below the knee on purpose. Each square's traffic is spread evenly over its area;
 a local 40 m
 :class:`twin.grid.Grid` maps every bin to the square whose centre is nearest. Beyond
 :data:`TAPER_START_M` (1.8 km, inside the outermost sites) the demand fades (Gaussian, 150 m):
