@@ -1,0 +1,131 @@
+"""``celltwin plan``: choose capacity changes within budget and policy, verified by the twin."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from planner.costs import load_costs
+from planner.executors import DASK_ENV, make_executor
+from planner.loop import PlannerSettings, plan_network
+from planner.plan import DEFAULT_BUDGET_EUR, DEFAULT_MAX_ACTIONS, DEFAULT_TARGET, Plan
+from planner.policy_gate import load_policy
+from twin.errors import ValidationError
+from twin.scenarios import available, load_scenario
+
+
+def register(sub: Any) -> None:
+    p = sub.add_parser(
+        "plan", help="plan capacity changes (MILP on twin sensitivities, verified by the twin)",
+        description="Propose candidate changes around the overloaded cells, select a set within "
+        "budget and policy with a MILP on twin sensitivities, verify it with the full twin and "
+        "re-linearise until the verified peak meets the target.")
+    p.add_argument("--scenario", default="hotspot",
+                   help=f"built-in scenario ({', '.join(available())}); default hotspot")
+    p.add_argument("--budget", type=float, default=DEFAULT_BUDGET_EUR,
+                   help=f"budget in the cost catalogue's currency (capex + opex x horizon); "
+                   f"default {DEFAULT_BUDGET_EUR:,.0f}")
+    p.add_argument("--target", type=float, default=DEFAULT_TARGET,
+                   help=f"peak PRB utilisation to reach; default {DEFAULT_TARGET}")
+    p.add_argument("--llm", default="none",
+                   help="candidate proposer: none (systematic generator), embedded, or a "
+                   "model PATH; default none")
+    p.add_argument("--policy", default=None, metavar="DIR",
+                   help="policy rules folder (default: the shipped rules, if the policy engine "
+                   "is installed)")
+    p.add_argument("--costs", default=None, metavar="FILE",
+                   help="cost catalogue YAML (default: planner/costs_default.yaml)")
+    p.add_argument("--solver", choices=("cbc", "highs"), default="cbc", help="MILP solver")
+    p.add_argument("--horizon", choices=("busy", "day"), default="busy",
+                   help="minimise the peak at the busy hour or over all 24 hours")
+    p.add_argument("--max-actions", type=int, default=DEFAULT_MAX_ACTIONS,
+                   help=f"most actions in a plan; default {DEFAULT_MAX_ACTIONS}")
+    p.add_argument("--max-iterations", type=int, default=5,
+                   help="select-verify rounds at most; default 5")
+    p.add_argument("--dask", default=None, metavar="ADDRESS",
+                   help=f"run what-ifs on a Dask scheduler (or set ${DASK_ENV})")
+    p.add_argument("--workers", type=int, default=None,
+                   help="local worker processes (default: one per core; 1 = in-process)")
+    p.add_argument("--lp-dir", default=None, metavar="DIR",
+                   help="folder for the audit .lp files (default: a new folder under the "
+                   "system temp dir)")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.add_argument("--verbose", action="store_true", help="progress on stderr")
+    p.set_defaults(func=run)
+
+
+def _proposer(llm: str) -> Any:
+    if llm == "none":
+        return None
+    raise ValidationError("plan", f"--llm {llm!r}: the LLM proposer is not installed yet; "
+                          "use --llm none (the systematic candidate generator)")
+
+
+def run(args: argparse.Namespace) -> int:
+    t0 = time.perf_counter()
+    proposer = _proposer(str(args.llm))
+    if args.workers is not None and args.workers < 1:
+        raise ValidationError("plan", f"--workers must be >= 1, got {args.workers}")
+    if args.max_iterations < 1:
+        raise ValidationError("plan", "--max-iterations must be >= 1")
+    catalogue = load_costs(args.costs)
+    policy = load_policy(args.policy)
+    lp_dir = args.lp_dir
+    if lp_dir is None:
+        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%f")
+        lp_dir = str(Path(tempfile.gettempdir()) / "celltwin-plans" / f"{args.scenario}-{stamp}")
+    settings = PlannerSettings(
+        target=args.target, budget_eur=args.budget, max_actions=args.max_actions,
+        horizon=args.horizon, solver=args.solver, max_iterations=args.max_iterations,
+        lp_dir=lp_dir)
+    t1 = time.perf_counter()
+    sc = load_scenario(args.scenario)
+    t_load = time.perf_counter() - t1
+    executor = make_executor(args.dask, args.workers)
+    log = (lambda m: print(f"celltwin plan: {m}", file=sys.stderr)) if args.verbose else None
+    try:
+        plan = plan_network(sc.twin(), catalogue, settings, executor, policy, proposer,
+                            scenario=sc.name, log=log)
+    finally:
+        executor.close()
+    plan.timings_s = {"load_scenario": t_load, **plan.timings_s,
+                      "command": time.perf_counter() - t0}
+    if args.json:
+        print(json.dumps(plan.to_json(), indent=2, allow_nan=False))
+    else:
+        print_plan(plan)
+    return 0
+
+
+def print_plan(plan: Plan) -> None:
+    b, a = plan.before.kpis, plan.after.kpis
+    print(f"scenario {plan.scenario}: target peak {plan.target:.2f} ({plan.horizon} hour"
+          f"{'s' if plan.horizon == 'day' else ''}), budget {plan.budget_eur:,.0f}")
+    print(f"  {plan.message}")
+    status = "VERIFIED" if plan.verified else "NOT VERIFIED"
+    print(f"  {status} by the twin after {plan.iterations} round(s), {plan.what_ifs} what-ifs")
+    print(f"\n{'':24}{'before':>10}{'after':>10}")
+    for k, label in (("peak_prb_util", "peak PRB utilisation"), ("jain_index", "Jain index"),
+                     ("mean_prb_util", "mean PRB utilisation"),
+                     ("p5_user_thr_mbps", "5 %-ile user thr."), ("n_overloaded", "overloaded")):
+        print(f"  {label:22}{float(b[k]):10.3f}{float(a[k]):10.3f}")
+    lb = plan.lower_bound.get("peak_prb_util")
+    if lb is not None:
+        print(f"  lower bound on the peak (LP relaxation of the model): {lb:.3f}")
+    print(f"\nactions ({plan.total_cost:,.0f} total):")
+    for row in plan.action_rows():
+        print(f"  - {row['description']:<52} {row['cost']:>10,.0f}")
+        print(f"      {row['rationale']}")
+    pol = plan.policy
+    verdict = {True: "passed", False: "DENIED", None: "not checked"}[pol.get("passed")]
+    print(f"\npolicy: {verdict}" + (f" ({pol['note']})" if pol.get("note") else ""))
+    for v in pol.get("violations", []):
+        print(f"  - {v}")
+    print(f"audit: {plan.lp_file}")
+    print("timings (s): " + ", ".join(f"{k} {v:.2f}" for k, v in plan.timings_s.items()))

@@ -1,0 +1,425 @@
+"""Propose -> select -> verify, re-linearised around each verified plan (bounded).
+
+1. **Propose**: the systematic generator (:mod:`planner.candidates`) around the cells above
+   the target, plus whatever a ``proposer`` hook returns (the LLM proposer plugs in here);
+   the policy engine removes candidates it denies.
+2. **Sensitivities**: one twin what-if per candidate around the reference plan
+   (:mod:`planner.sensitivity`), run on an executor (:mod:`planner.executors`).
+3. **Select**: the MILP (:mod:`planner.milp`) within budget, action limit and policy rows.
+4. **Verify**: the full twin with all chosen actions at once (:mod:`planner.verify`).
+   The plan is accepted when the verified peak meets the target *and* the linear model
+   predicted every cell within ``tolerance``. Otherwise the verified plan becomes the new
+   reference: sensitivities are recomputed relative to it (and new candidates proposed
+   around cells that became hot), every verified plan is excluded by a no-good cut, and
+   once a plan meets the target only cheaper plans are searched for.
+
+The loop stops after ``max_iterations`` rounds or when the model has nothing new to offer; the
+best verified plan wins (meets the target at the lowest cost; else the lowest peak). Every
+round is recorded in ``Plan.history``.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+
+from planner.actions import _Action, action_to_json, check_targets, describe
+from planner.candidates import (
+    Candidate,
+    GeneratorOptions,
+    generate_candidates,
+    price_all,
+    summary,
+    unique,
+)
+from planner.costs import CostCatalogue
+from planner.executors import Executor, make_executor
+from planner.milp import MilpResult, MilpSettings, solve_selection
+from planner.plan import DEFAULT_BUDGET_EUR, DEFAULT_MAX_ACTIONS, DEFAULT_TARGET, Plan, clean
+from planner.policy_gate import check_plan, filter_candidates, linear_constraints
+from planner.sensitivity import Linearisation, linearise
+from planner.verify import Verification, cell_rows, verify
+from planner.whatif import WhatIfContext
+from twin.engine import Twin
+from twin.errors import CelltwinError, ValidationError
+from twin.network import Network
+from twin.state import State
+
+RATIONALE_MAX = 300
+
+
+@dataclass(frozen=True)
+class PlannerSettings:
+    """What the user asks for and how hard the loop tries.
+
+    Attributes:
+        target: the busy-hour (or all-day) peak PRB utilisation to reach.
+        budget_eur: money available (cost catalogue units).
+        max_actions: most actions in a plan (None: no limit).
+        horizon: ``busy`` (the demand's busy hour) or ``day`` (min-max over 24 hours).
+        solver: ``cbc`` or ``highs``.
+        max_iterations: select-verify rounds at most.
+        tolerance: largest acceptable |predicted - verified| per cell.
+        margin: the MILP aims at ``target - margin`` (a safety gap for model error).
+        cost_weight, balance_weight: secondary objective weights (see planner.milp).
+        lp_dir: folder for the audit ``.lp`` files (None: none written).
+        generator: options of the systematic candidate generator.
+        time_limit_s: per MILP solve.
+    """
+
+    target: float = DEFAULT_TARGET
+    budget_eur: float = DEFAULT_BUDGET_EUR
+    max_actions: int | None = DEFAULT_MAX_ACTIONS
+    horizon: Literal["busy", "day"] = "busy"
+    solver: Literal["cbc", "highs"] = "cbc"
+    max_iterations: int = 5
+    tolerance: float = 0.05
+    margin: float = 0.02
+    cost_weight: float = 0.01
+    balance_weight: float = 0.01
+    lp_dir: str | None = None
+    generator: GeneratorOptions = field(default_factory=GeneratorOptions)
+    time_limit_s: float = 30.0
+
+    def __post_init__(self) -> None:
+        if not (np.isfinite(self.target) and 0.0 < self.target <= 10.0):
+            raise ValidationError("plan", f"--target must be a utilisation in (0, 10], e.g. "
+                                  f"0.5; got {self.target:g}")
+        if not np.isfinite(self.budget_eur) or self.budget_eur < 0:
+            raise ValidationError("plan", f"--budget must be a non-negative amount, got "
+                                  f"{self.budget_eur:g}")
+        if self.horizon not in ("busy", "day"):
+            raise ValidationError("plan", f"--horizon must be 'busy' or 'day', got "
+                                  f"{self.horizon!r}")
+        if self.max_iterations < 1:
+            raise ValidationError("plan", "max_iterations must be >= 1")
+        if self.max_actions is not None and self.max_actions < 0:
+            raise ValidationError("plan", f"--max-actions must be >= 0, got {self.max_actions}")
+        if self.tolerance <= 0 or self.margin < 0:
+            raise ValidationError("plan", "tolerance must be > 0 and margin >= 0")
+
+
+@dataclass(frozen=True)
+class ProposalRequest:
+    """What a proposer (e.g. the LLM) sees: the base twin, the current plan and its
+    verified states, and the record so far. Proposed actions must refer to the base
+    network's cells and candidate locations (plans are always applied to the base)."""
+
+    twin: Twin
+    network: Network
+    states: tuple[State, ...]
+    plan: tuple[_Action, ...]
+    target: float
+    budget_eur: float
+    iteration: int
+    history: tuple[dict[str, Any], ...]
+
+
+Proposer = Callable[[ProposalRequest], Sequence[_Action]]
+
+
+@dataclass
+class _Round:
+    chosen: tuple[int, ...]
+    verification: Verification
+    milp: MilpResult
+    cost: float
+    cell_ids: tuple[str, ...]
+    policy_passed: bool = True
+
+
+def _hours(twin: Twin, horizon: str) -> tuple[int, ...]:
+    return (twin.demand.busy_hour,) if horizon == "busy" else tuple(range(24))
+
+
+def _annotate(items: list[Candidate], lin: Linearisation, first: int) -> list[Candidate]:
+    """Add each new candidate's own effect (one twin what-if) to its rationale."""
+    peak0 = float(lin.base.max(initial=0.0))
+    out = list(items[:first])
+    for i in range(first, len(items)):
+        c = items[i]
+        if not lin.valid[i]:
+            out.append(c)
+            continue
+        peak1 = float((lin.base + lin.delta[i]).max(initial=0.0))
+        note = f" [twin what-if alone: peak {peak0:.2f} -> {peak1:.2f}]"
+        text = (c.action.rationale[: RATIONALE_MAX - len(note)] + note)
+        out.append(Candidate(c.action.model_copy(update={"rationale": text}), c.cost, c.source))
+    return out
+
+
+def _proposed(proposer: Proposer | None, request: ProposalRequest, twin: Twin,
+              catalogue: CostCatalogue, notes: list[str]) -> list[Candidate]:
+    if proposer is None:
+        return []
+    out = []
+    for a in proposer(request):
+        try:
+            check_targets(twin.network, [a])
+        except CelltwinError as exc:
+            notes.append(f"proposal dropped ({describe(a)}): {exc}")
+            continue
+        out += price_all([a], twin, catalogue, source="proposer")
+    return out
+
+
+def _better(a: _Round, b: _Round | None, target: float) -> bool:
+    """Is round ``a`` a better final answer than ``b``?"""
+    if b is None:
+        return True
+
+    def key(r: _Round) -> tuple[float, float, float]:
+        met = r.verification.peak <= target and r.verification.converged
+        rank = (0.0 if met else 1.0) + (0.0 if r.policy_passed else 2.0)
+        return (rank, r.cost, r.verification.peak) if met else (rank, r.verification.peak, r.cost)
+
+    return key(a) < key(b)
+
+
+def plan_network(twin: Twin, catalogue: CostCatalogue, settings: PlannerSettings | None = None,
+                 executor: Executor | None = None, policy: Any | None = None,
+                 proposer: Proposer | None = None, scenario: str = "",
+                 log: Callable[[str], None] | None = None) -> Plan:
+    """Plan capacity changes for ``twin``'s network (see the module docstring).
+
+    Args:
+        twin: the calibrated twin of the network as it is.
+        catalogue: prices of the actions.
+        settings: target, budget, limits (defaults: :class:`PlannerSettings`).
+        executor: where what-ifs run (default: a local process pool, closed at the end).
+        policy: a policy set (``policies.load_policy()``) or None.
+        proposer: optional hook returning more candidate actions each round.
+        scenario: a label for the plan.
+        log: progress messages (e.g. ``print`` to stderr).
+    """
+    s = settings or PlannerSettings()
+    say = log or (lambda _m: None)
+    own_executor = executor is None
+    ex = executor or make_executor()
+    t_start = time.perf_counter()
+    timings = {"base": 0.0, "candidates": 0.0, "sensitivities": 0.0, "optimise": 0.0,
+               "verify": 0.0, "policy": 0.0}
+    notes: list[str] = []
+    try:
+        t0 = time.perf_counter()
+        hours = _hours(twin, s.horizon)
+        busy = twin.demand.busy_hour
+        base = verify(twin, [], hours)
+        timings["base"] = time.perf_counter() - t0
+        say(f"base: peak {base.peak:.3f} over {len(hours)} hour(s)")
+
+        t0 = time.perf_counter()
+        items, focus = generate_candidates(twin, base.states, s.target, catalogue, s.generator)
+        covered = set(focus.hot)
+        request = ProposalRequest(twin, twin.network, base.states, (), s.target, s.budget_eur,
+                                  0, ())
+        items = unique(items + _proposed(proposer, request, twin, catalogue, notes))
+        items, denied = filter_candidates(policy, items, twin.network)
+        timings["candidates"] = time.perf_counter() - t0
+        say(f"candidates: {len(items)} around {list(focus.hot)} (+{list(focus.neighbours)}), "
+            f"{len(focus.sites)} sites; {len(denied)} denied by policy")
+
+        ctx = WhatIfContext.of(twin)
+        t0 = time.perf_counter()
+        lin = linearise(ctx, items, hours, ex, (), base.as_result())
+        timings["sensitivities"] += time.perf_counter() - t0
+        items = _annotate(items, lin, 0)
+        n_whatifs = lin.n_whatifs + 1
+        say(f"sensitivities: {lin.n_whatifs} what-ifs in {lin.seconds:.1f} s")
+
+        lp_dir = Path(s.lp_dir) if s.lp_dir else None
+        rounds: list[_Round] = []
+        history: list[dict[str, Any]] = []
+        best: _Round | None = None
+        first_bound: float | None = None
+        n_base = len(twin.network.cells)
+        for it in range(1, s.max_iterations + 1):
+            t0 = time.perf_counter()
+            cap = None
+            if best is not None and best.verification.peak <= s.target and best.policy_passed:
+                cap = best.cost - 1.0  # only a cheaper plan is worth another round
+            budget = s.budget_eur if cap is None else max(0.0, min(s.budget_eur, cap))
+            ms = MilpSettings(budget_eur=budget, max_actions=s.max_actions,
+                              aim=max(0.0, s.target - s.margin), cost_weight=s.cost_weight,
+                              balance_weight=s.balance_weight, solver=s.solver,
+                              time_limit_s=s.time_limit_s)
+            rows = linear_constraints(policy, items, twin.network)
+            sol = solve_selection(lin, items, ms, rows, [r.chosen for r in rounds],
+                                  lp_dir, f"iteration_{it}", n_base)
+            timings["optimise"] += time.perf_counter() - t0
+            if first_bound is None:
+                first_bound = sol.lp_bound
+            rec: dict[str, Any] = {
+                "iteration": it, "n_candidates": len(items),
+                "reference": [items[i].key for i in lin.reference],
+                "what_ifs": lin.n_whatifs, "milp_status": sol.status,
+                "objective": sol.objective, "lp_bound": sol.lp_bound, "lp_file": sol.lp_file,
+                "cost_cap": cap,
+            }
+            if sol.status not in ("optimal", "feasible"):
+                rec["note"] = ("no cheaper plan in the model" if cap is not None
+                               else "the model has no further plan")
+                history.append(rec)
+                say(f"round {it}: MILP {sol.status}; stop")
+                break
+            chosen = sol.chosen
+            t0 = time.perf_counter()
+            ver = verify(twin, [items[i].action for i in chosen], hours, lin.cell_ids,
+                         sol.predicted, warm=None)
+            timings["verify"] += time.perf_counter() - t0
+            n_whatifs += 1
+            cost = float(sum(items[i].cost.total_eur for i in chosen))
+            rnd = _Round(chosen, ver, sol, cost, lin.cell_ids)
+            rounds.append(rnd)
+            met = ver.peak <= s.target and ver.converged
+            t0 = time.perf_counter()
+            gate = _gate(policy, twin, s, [items[i] for i in chosen], base, ver)
+            timings["policy"] += time.perf_counter() - t0
+            rnd.policy_passed = gate.get("passed") is not False
+            accepted = met and rnd.policy_passed and ver.max_abs_error <= s.tolerance
+            rec.update({"chosen": [items[i].key for i in chosen], "cost": cost,
+                        "predicted_peak": sol.predicted_peak, "verified_peak": ver.peak,
+                        "max_abs_error": ver.max_abs_error, "target_met": met,
+                        "policy_passed": gate.get("passed"), "accepted": accepted})
+            if gate.get("passed") is False:
+                rec["policy_violations"] = gate.get("violations", [])
+            history.append(rec)
+            say(f"round {it}: {len(chosen)} actions, {cost:,.0f} EUR, predicted peak "
+                f"{sol.predicted_peak:.3f}, verified {ver.peak:.3f} (max error "
+                f"{ver.max_abs_error:.3f})")
+            if _better(rnd, best, s.target):
+                best = rnd
+            if accepted or it == s.max_iterations:
+                break
+            # Propose around cells that became hot, then re-linearise around this plan.
+            t0 = time.perf_counter()
+            plan_twin = twin.what_if(ver.network)
+            extra, focus2 = generate_candidates(plan_twin, ver.states, s.target, catalogue,
+                                                s.generator, exclude_cells=covered)
+            extra = [c for c in extra if c.action.target_cells() == []
+                     or all(t in set(twin.network.cell_ids) for t in c.action.target_cells())]
+            extra = price_all([c.action for c in extra], twin, catalogue)
+            covered |= set(focus2.hot)
+            request = ProposalRequest(twin, ver.network, ver.states,
+                                      tuple(items[i].action for i in chosen), s.target,
+                                      s.budget_eur, it, tuple(history))
+            extra += _proposed(proposer, request, twin, catalogue, notes)
+            extra, denied2 = filter_candidates(policy, unique(extra, items), twin.network)
+            denied += denied2
+            first_new = len(items)
+            items = items + extra
+            timings["candidates"] += time.perf_counter() - t0
+            t0 = time.perf_counter()
+            lin = linearise(ctx, items, hours, ex, chosen, ver.as_result())
+            timings["sensitivities"] += time.perf_counter() - t0
+            items = _annotate(items, lin, first_new)
+            n_whatifs += lin.n_whatifs
+            say(f"re-linearised around round {it}: {lin.n_whatifs} what-ifs, "
+                f"{len(extra)} new candidates")
+
+        if best is None:  # no round produced a plan: report the network as it is
+            chosen_items: list[Candidate] = []
+            ver = base
+            pred = base.util
+            model_ids = tuple(twin.network.cell_ids)
+            bound = None
+        else:
+            chosen_items = [items[i] for i in best.chosen]
+            ver = best.verification
+            pred = best.milp.predicted
+            model_ids = best.cell_ids
+            bound = best.milp.lp_bound
+        after = ver.state_at(busy)
+        before = base.state_at(busy)
+        target_met = ver.peak <= s.target and ver.converged
+        message = _message(s, base, ver, chosen_items, target_met, items, catalogue)
+        k = hours.index(busy)
+        pred_rows = []
+        index = {c: i for i, c in enumerate(model_ids)}
+        for c, u in zip(ver.network.cell_ids, np.asarray(after.prb_util), strict=True):
+            p = float(pred[k, index[c]]) if c in index and pred.shape[1] > index[c] else None
+            pred_rows.append({"cell_id": c, "prb_util": p, "verified_prb_util": float(u),
+                              "error": None if p is None else p - float(u)})
+        plan = Plan(
+            scenario=scenario or twin.network.name, target=s.target, budget_eur=s.budget_eur,
+            horizon=s.horizon, solver=s.solver, actions=chosen_items, before=before,
+            after=after, verified=bool(best is not None and target_met),
+            target_met=target_met, converged=ver.converged, iterations=len(history),
+            history=history,
+            lower_bound={
+                "peak_prb_util": bound, "first_model": first_bound,
+                "method": "LP relaxation of the linearised min-max model (budget, action "
+                          "limit, knob exclusivity and policy rows kept) around the chosen "
+                          "plan's reference; a bound for the model, not for the twin"},
+            predicted=pred_rows, cells_before=cell_rows(before), cells_after=cell_rows(after),
+            peak_before=base.peak, peak_after=ver.peak,
+            lp_file=best.milp.lp_file if best is not None else None,
+            what_ifs=n_whatifs,
+            candidates={**summary(items), "focus_hot": list(focus.hot),
+                        "focus_neighbours": list(focus.neighbours),
+                        "focus_sites": list(focus.sites), "denied_by_policy": denied,
+                        "notes": notes},
+            message=message, executor=f"{ex.name} x{ex.n_workers}", max_actions=s.max_actions)
+        t0 = time.perf_counter()
+        plan.policy = check_plan(policy, plan.to_json(include_policy=False), twin.network)
+        timings["policy"] = time.perf_counter() - t0
+        if plan.policy.get("passed") is False:
+            plan.verified = False
+            plan.message += " The policy gate denies this plan; see policy.violations."
+        timings["total"] = time.perf_counter() - t_start
+        plan.timings_s = timings
+        return plan
+    finally:
+        if own_executor:
+            ex.close()
+
+
+def gate_json(s: PlannerSettings, chosen: Sequence[Candidate], before: State, after: State
+              ) -> dict[str, Any]:
+    """The part of a plan's JSON the policy gate reads (actions, cost, budget, KPIs, cells)."""
+    rows = []
+    for c in chosen:
+        row = action_to_json(c.action, c.cost)
+        row["description"] = describe(c.action)
+        rows.append(row)
+    return clean({
+        "target": s.target, "budget": s.budget_eur, "actions": rows,
+        "total_cost": float(sum(c.cost.total_eur for c in chosen)), "verified": True,
+        "before": before.to_json(include_cells=False)["kpis"],
+        "after": after.to_json(include_cells=False)["kpis"],
+        "cells_before": cell_rows(before), "cells_after": cell_rows(after)})
+
+
+def _gate(policy: Any | None, twin: Twin, s: PlannerSettings, chosen: Sequence[Candidate],
+          base: Verification, ver: Verification) -> dict[str, Any]:
+    if policy is None:
+        return {"passed": None}
+    busy = twin.demand.busy_hour
+    return check_plan(policy, gate_json(s, chosen, base.state_at(busy), ver.state_at(busy)),
+                      twin.network)
+
+
+def _message(s: PlannerSettings, base: Verification, ver: Verification,
+             chosen: list[Candidate], met: bool, items: list[Candidate],
+             catalogue: CostCatalogue) -> str:
+    if base.peak <= s.target:
+        return (f"the network already meets the target: peak {base.peak:.3f} <= "
+                f"{s.target:.3f}; nothing to do")
+    cost = sum(c.cost.total_eur for c in chosen)
+    if met:
+        return (f"peak {base.peak:.3f} -> {ver.peak:.3f} (target {s.target:.3f}) with "
+                f"{len(chosen)} action(s) for {cost:,.0f} {catalogue.currency}")
+    cheapest = min((c.cost.total_eur for c in items if c.cost.total_eur > 0), default=0.0)
+    hint = (f"; the cheapest paid candidate costs {cheapest:,.0f} {catalogue.currency}"
+            if cheapest > s.budget_eur else "; raise --budget or --max-actions, or add "
+            "candidate sites")
+    if not chosen:
+        return (f"no plan within a budget of {s.budget_eur:,.0f} {catalogue.currency} lowers "
+                f"the peak below {base.peak:.3f}{hint}")
+    return (f"target {s.target:.3f} not reached: the best verified plan gives peak "
+            f"{ver.peak:.3f} (from {base.peak:.3f}) for {cost:,.0f} {catalogue.currency}{hint}")

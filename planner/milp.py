@@ -1,0 +1,337 @@
+"""The selection MILP (PuLP; CBC by default, HiGHS selectable).
+
+Reads as a table of contents (:func:`build_model`):
+
+    x_i in {0, 1}                           add_selection_variables  (one per candidate)
+    sum_{i on knob k} x_i <= 1              add_knob_exclusivity
+    sum_i cost_i x_i <= budget              add_budget_constraint
+    sum_i x_i <= max_actions                add_action_count_constraints
+    t >= u[h, c](x)  for every hour, cell   add_peak_constraints (u from planner.sensitivity)
+    t >= aim                                (the peak below the target is worth nothing)
+    policy rows  sum a_i x_i <= b           add_policy_constraints
+    no-good cuts on verified plans          add_no_good_cuts
+    min t + w_cost cost/budget + w_bal MAD  add_objective
+
+``MAD`` is the mean absolute deviation of the busy-hour utilisation of the existing cells
+from their mean (a linear measure of balance: it falls as Jain's index rises). The model is
+written to an ``.lp`` file for audit, with a JSON file naming each variable's action.
+The lower bound reported beside a plan is the LP relaxation of the pure min-max model
+(``aim = 0``, no cost or balance terms, no cuts): no selection within budget and policy can
+reach a lower peak *in this linear model*.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import re
+import sys
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+import pulp
+from numpy.typing import NDArray
+
+from planner.candidates import Candidate
+from planner.sensitivity import Linearisation
+from twin.errors import ValidationError
+
+SOLVERS = ("cbc", "highs")
+#: Coefficients below this (utilisation fraction) are noise of the load fixed point.
+COEF_TOL = 1e-4
+
+
+@dataclass(frozen=True)
+class LinearConstraint:
+    """A linear rule ``sum coeffs[i] x_i <= rhs`` over candidate indices (the policy
+    engine's shape; ``sense`` ``<=``, ``>=`` or ``==``)."""
+
+    rule_id: str
+    message: str
+    coeffs: dict[int, float]
+    sense: str = "<="
+    rhs: float = 0.0
+
+
+@dataclass(frozen=True)
+class MilpSettings:
+    """Budget, limits and objective weights of one solve."""
+
+    budget_eur: float
+    max_actions: int | None = None
+    aim: float = 0.0
+    cost_weight: float = 0.01
+    balance_weight: float = 0.01
+    solver: Literal["cbc", "highs"] = "cbc"
+    time_limit_s: float = 30.0
+
+    def __post_init__(self) -> None:
+        if not np.isfinite(self.budget_eur) or self.budget_eur < 0:
+            raise ValidationError("plan", f"the budget must be a non-negative amount, got "
+                                  f"{self.budget_eur:g}")
+        if self.max_actions is not None and self.max_actions < 0:
+            raise ValidationError("plan", f"max_actions must be >= 0, got {self.max_actions}")
+        if self.solver not in SOLVERS:
+            raise ValidationError("plan", f"unknown solver {self.solver!r}; use one of "
+                                  f"{', '.join(SOLVERS)}")
+
+
+@dataclass(frozen=True)
+class MilpResult:
+    """Outcome of one solve.
+
+    Attributes:
+        status: ``optimal``, ``feasible`` (time limit, incumbent kept), ``infeasible`` or
+            ``not solved``.
+        chosen: indices of the selected candidates.
+        objective: the objective value (None without a solution).
+        predicted: ``[n_hour, n_cell]`` utilisation the linear model predicts for ``chosen``.
+        predicted_peak: its maximum over the modelled hours and cells.
+        lp_bound: LP relaxation of the pure min-max model (see the module docstring).
+        lp_file: path of the written model, if any.
+        n_variables, n_constraints: size of the model.
+        seconds: wall time (build + solve, both problems).
+    """
+
+    status: str
+    chosen: tuple[int, ...]
+    objective: float | None
+    predicted: NDArray[np.float64]
+    predicted_peak: float
+    lp_bound: float | None
+    lp_file: str | None
+    n_variables: int
+    n_constraints: int
+    seconds: float
+    details: dict[str, Any] = field(default_factory=dict)
+
+
+# --- model building blocks -----------------------------------------------------------------
+def _name(s: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_]", "_", s)
+
+
+def add_selection_variables(prob: pulp.LpProblem, items: Sequence[Candidate],
+                            valid: NDArray[np.bool_], relax: bool = False
+                            ) -> list[pulp.LpVariable]:
+    """One variable per candidate; candidates that could not be applied are fixed to 0."""
+    cat = pulp.LpContinuous if relax else pulp.LpBinary
+    return [pulp.LpVariable(f"x_{i:04d}", lowBound=0, upBound=1 if valid[i] else 0, cat=cat)
+            for i in range(len(items))]
+
+
+def add_knob_exclusivity(prob: pulp.LpProblem, x: Sequence[pulp.LpVariable],
+                         items: Sequence[Candidate]) -> int:
+    """At most one option per knob (one tilt per cell, one small cell per location...)."""
+    groups: dict[tuple[str, str], list[int]] = {}
+    for i, c in enumerate(items):
+        groups.setdefault(c.knob, []).append(i)
+    n = 0
+    for (target, knob), idx in groups.items():
+        if len(idx) > 1:
+            prob += pulp.lpSum(x[i] for i in idx) <= 1, _name(f"knob_{target}_{knob}")
+            n += 1
+    return n
+
+
+def add_budget_constraint(prob: pulp.LpProblem, x: Sequence[pulp.LpVariable],
+                          items: Sequence[Candidate], budget_eur: float
+                          ) -> pulp.LpAffineExpression:
+    cost = pulp.lpSum(float(c.cost.total_eur) * x[i] for i, c in enumerate(items))
+    prob += cost <= float(budget_eur), "budget"
+    return cost
+
+
+def add_action_count_constraints(prob: pulp.LpProblem, x: Sequence[pulp.LpVariable],
+                                 max_actions: int | None) -> None:
+    if max_actions is not None:
+        prob += pulp.lpSum(x) <= int(max_actions), "max_actions"
+
+
+def peak_rows(lin: Linearisation, floor: float) -> list[tuple[int, int]]:
+    """(hour, cell) pairs whose utilisation can exceed ``floor`` under some selection."""
+    d = np.where(lin.valid[:, None, None], lin.delta, 0.0)
+    in_ref = np.zeros(lin.n_items, dtype=bool)
+    in_ref[list(lin.reference)] = True
+    up = np.where(in_ref[:, None, None], np.maximum(-d, 0.0), np.maximum(d, 0.0)).sum(axis=0)
+    ub = lin.base + up  # [n_hour, n_cell]
+    return [(int(h), int(c)) for h, c in zip(*np.nonzero(ub > floor + 1e-9), strict=True)]
+
+
+def utilisation_expression(lin: Linearisation, x: Sequence[pulp.LpVariable], h: int,
+                           c: int) -> pulp.LpAffineExpression:
+    """``u[h, c](x)`` of :mod:`planner.sensitivity` as an affine expression."""
+    col = lin.delta[:, h, c]
+    nz = np.flatnonzero((np.abs(col) >= COEF_TOL) & lin.valid)
+    const = float(lin.base[h, c]) - float(sum(col[i] for i in lin.reference
+                                              if abs(col[i]) >= COEF_TOL and lin.valid[i]))
+    return pulp.LpAffineExpression([(x[i], float(col[i])) for i in nz], constant=const)
+
+
+def add_peak_constraints(prob: pulp.LpProblem, lin: Linearisation,
+                         x: Sequence[pulp.LpVariable], floor: float) -> pulp.LpVariable:
+    """``t`` above every modelled cell's utilisation at every modelled hour, and ``floor``."""
+    t = pulp.LpVariable("peak_util", lowBound=float(floor))
+    for h, c in peak_rows(lin, floor):
+        prob += t >= utilisation_expression(lin, x, h, c), \
+            _name(f"peak_h{lin.hours[h]:02d}_{lin.cell_ids[c]}")
+    return t
+
+
+def add_balance_terms(prob: pulp.LpProblem, lin: Linearisation, x: Sequence[pulp.LpVariable],
+                      n_base_cells: int) -> pulp.LpAffineExpression:
+    """Mean absolute deviation of the base cells' utilisation at the first modelled hour."""
+    cells = range(min(n_base_cells, len(lin.cell_ids)))
+    util = {c: utilisation_expression(lin, x, 0, c) for c in cells}
+    n = max(1, len(util))
+    mean = pulp.lpSum(util.values()) * (1.0 / n)
+    devs = []
+    for c, u in util.items():
+        dv = pulp.LpVariable(_name(f"dev_{lin.cell_ids[c]}"), lowBound=0)
+        prob += dv >= u - mean, _name(f"dev_hi_{lin.cell_ids[c]}")
+        prob += dv >= mean - u, _name(f"dev_lo_{lin.cell_ids[c]}")
+        devs.append(dv)
+    return pulp.lpSum(devs) * (1.0 / n)
+
+
+def add_policy_constraints(prob: pulp.LpProblem, x: Sequence[pulp.LpVariable],
+                           constraints: Sequence[Any]) -> int:
+    """Linear policy rules (objects with ``rule_id``, ``coeffs``, ``sense``, ``rhs``)."""
+    for k, lc in enumerate(constraints):
+        expr = pulp.lpSum(float(a) * x[int(i)] for i, a in lc.coeffs.items())
+        sense = getattr(lc, "sense", "<=")
+        name = _name(f"policy_{k:03d}_{lc.rule_id}")
+        if sense == "<=":
+            prob += expr <= float(lc.rhs), name
+        elif sense == ">=":
+            prob += expr >= float(lc.rhs), name
+        elif sense == "==":
+            prob += expr == float(lc.rhs), name
+        else:
+            raise ValidationError("policy", f"rule {lc.rule_id!r} has sense {sense!r}; "
+                                  "use <=, >= or ==")
+    return len(constraints)
+
+
+def add_no_good_cuts(prob: pulp.LpProblem, x: Sequence[pulp.LpVariable],
+                     plans: Sequence[Sequence[int]]) -> None:
+    """Exclude plans already verified (each must differ in at least one selection)."""
+    for k, plan in enumerate(plans):
+        s = set(plan)
+        prob += (pulp.lpSum(1 - x[i] for i in s)
+                 + pulp.lpSum(x[i] for i in range(len(x)) if i not in s)) >= 1, f"nogood_{k:02d}"
+
+
+def add_objective(prob: pulp.LpProblem, t: pulp.LpVariable, cost: pulp.LpAffineExpression,
+                  balance: pulp.LpAffineExpression | None, settings: MilpSettings) -> None:
+    scale = settings.budget_eur if settings.budget_eur > 0 else 1.0
+    obj = t + (settings.cost_weight / scale) * cost
+    if balance is not None:
+        obj = obj + settings.balance_weight * balance
+    prob.setObjective(obj)
+
+
+# --- building and solving ------------------------------------------------------------------
+def build_model(lin: Linearisation, items: Sequence[Candidate], settings: MilpSettings,
+                policy_constraints: Sequence[Any] = (), cuts: Sequence[Sequence[int]] = (),
+                n_base_cells: int | None = None, relax: bool = False,
+                name: str = "celltwin_plan") -> tuple[pulp.LpProblem, list[pulp.LpVariable]]:
+    """The selection model (``relax``: continuous x, pure min-max, for the lower bound)."""
+    if len(items) != lin.n_items:
+        raise ValueError(f"{len(items)} candidates but the model has {lin.n_items}")
+    prob = pulp.LpProblem(_name(name), pulp.LpMinimize)
+    x = add_selection_variables(prob, items, lin.valid, relax)
+    add_knob_exclusivity(prob, x, items)
+    cost = add_budget_constraint(prob, x, items, settings.budget_eur)
+    add_action_count_constraints(prob, x, settings.max_actions)
+    t = add_peak_constraints(prob, lin, x, 0.0 if relax else settings.aim)
+    add_policy_constraints(prob, x, policy_constraints)
+    if relax:
+        prob.setObjective(t + 0.0 * cost)
+        return prob, x
+    add_no_good_cuts(prob, x, cuts)
+    balance = None
+    if settings.balance_weight > 0:
+        balance = add_balance_terms(prob, lin, x,
+                                    len(lin.cell_ids) if n_base_cells is None else n_base_cells)
+    add_objective(prob, t, cost, balance, settings)
+    return prob, x
+
+
+@contextlib.contextmanager
+def _stdout_to_stderr() -> Iterator[None]:
+    """HiGHS prints its banner on the process's stdout even with output off; keep stdout
+    clean for ``--json``."""
+    try:
+        fd = sys.stdout.fileno()
+    except (AttributeError, OSError, ValueError):
+        yield
+        return
+    sys.stdout.flush()
+    saved = os.dup(fd)
+    try:
+        os.dup2(2, fd)
+        yield
+    finally:
+        os.dup2(saved, fd)
+        os.close(saved)
+
+
+def _solve(prob: pulp.LpProblem, solver: str, time_limit_s: float, mip: bool) -> str:
+    if solver == "highs":
+        cmd: Any = pulp.HiGHS(msg=False, mip=mip, timeLimit=time_limit_s, output_flag=False)
+        with _stdout_to_stderr():
+            prob.solve(cmd)
+    else:
+        prob.solve(pulp.PULP_CBC_CMD(msg=False, mip=mip, timeLimit=time_limit_s))
+    status = pulp.LpStatus.get(prob.status, "Undefined")
+    if status == "Optimal":
+        return "optimal" if prob.sol_status == pulp.LpSolutionOptimal else "feasible"
+    if status == "Infeasible":
+        return "infeasible"
+    if prob.sol_status in (pulp.LpSolutionIntegerFeasible,):
+        return "feasible"
+    return "not solved"
+
+
+def write_audit(prob: pulp.LpProblem, items: Sequence[Candidate], lp_dir: Path,
+                stem: str) -> str:
+    lp_dir.mkdir(parents=True, exist_ok=True)
+    path = lp_dir / f"{stem}.lp"
+    prob.writeLP(str(path))
+    legend = [{"variable": f"x_{i:04d}", "key": c.key, "cost_eur": c.cost.total_eur,
+               "source": c.source} for i, c in enumerate(items)]
+    (lp_dir / f"{stem}.variables.json").write_text(json.dumps(legend, indent=1))
+    return str(path)
+
+
+def solve_selection(lin: Linearisation, items: Sequence[Candidate], settings: MilpSettings,
+                    policy_constraints: Sequence[Any] = (), cuts: Sequence[Sequence[int]] = (),
+                    lp_dir: str | Path | None = None, stem: str = "plan",
+                    n_base_cells: int | None = None, with_bound: bool = True) -> MilpResult:
+    """Choose candidates; see the module docstring. Never raises on an infeasible model:
+    the result's ``status`` says so and ``chosen`` is empty."""
+    t0 = time.perf_counter()
+    prob, x = build_model(lin, items, settings, policy_constraints, cuts, n_base_cells)
+    lp_file = write_audit(prob, items, Path(lp_dir), stem) if lp_dir is not None else None
+    status = _solve(prob, settings.solver, settings.time_limit_s, mip=True)
+    chosen: tuple[int, ...] = ()
+    objective = None
+    if status in ("optimal", "feasible"):
+        chosen = tuple(i for i, v in enumerate(x) if (v.value() or 0.0) > 0.5)
+        objective = float(pulp.value(prob.objective))
+    predicted = lin.predict(chosen)
+    bound = None
+    if with_bound:
+        rel, _ = build_model(lin, items, settings, policy_constraints, relax=True,
+                             name="celltwin_bound")
+        if _solve(rel, settings.solver, settings.time_limit_s, mip=False) == "optimal":
+            bound = float(pulp.value(rel.objective))
+    return MilpResult(status, chosen, objective, predicted, float(predicted.max(initial=0.0)),
+                      bound, lp_file, len(prob.variables()), len(prob.constraints),
+                      time.perf_counter() - t0)

@@ -1,0 +1,112 @@
+"""One what-if: a set of actions applied to the base network, run by the twin at some hours.
+
+This is the unit of work the executors distribute. A job carries everything but the twin
+(which every worker builds once from a :class:`WhatIfContext`); the result is the PRB
+utilisation of every cell of the changed network at each hour.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import pydantic
+from numpy.typing import NDArray
+
+from planner.actions import _Action, apply_actions, split_cell_ids
+from twin.config import RadioConfig
+from twin.demand import Demand
+from twin.engine import Twin
+from twin.errors import CelltwinError
+from twin.links import LinkCache
+from twin.network import Network
+
+
+@dataclass(frozen=True)
+class WhatIfContext:
+    """What every worker needs once: the base network, the demand, the model parameters and
+    (optionally) the link cache of the base twin so that workers do not recompute it.
+
+    ``token`` identifies the context so a worker builds its twin once per context.
+    """
+
+    network: Network
+    demand: Demand
+    config: RadioConfig
+    cache: LinkCache | None = None
+    token: str = field(default_factory=lambda: uuid.uuid4().hex)
+
+    @classmethod
+    def of(cls, twin: Twin) -> WhatIfContext:
+        return cls(twin.network, twin.demand, twin.config, twin.cache)
+
+    def twin(self) -> Twin:
+        return Twin(self.network, self.demand, self.config, cache=self.cache)
+
+
+@dataclass(frozen=True)
+class WhatIfJob:
+    """Apply ``actions`` to the base network and run hours ``hours``.
+
+    ``warm_ids``/``warm_util`` (``[n_hours, n_warm]``) give a utilisation to start the load
+    fixed point from (a nearby state, e.g. the plan the job changes); cells absent there start
+    from their parent sector's value (split halves) or 0 (new small cells).
+    """
+
+    actions: tuple[_Action, ...]
+    hours: tuple[int, ...]
+    warm_ids: tuple[str, ...] | None = None
+    warm_util: NDArray[np.float64] | None = None
+
+
+@dataclass(frozen=True)
+class WhatIfResult:
+    """Utilisation ``util`` ``[n_hours, n_cell]`` of the changed network's cells ``cell_ids``.
+
+    ``error`` is set (and ``util`` empty) when the actions cannot be applied (e.g. two
+    actions on one knob, an unknown id): such a candidate is simply not selectable.
+    """
+
+    cell_ids: tuple[str, ...]
+    util: NDArray[np.float64]
+    converged: bool
+    seconds: float
+    error: str | None = None
+
+
+def warm_vector(cell_ids: Sequence[str], warm_ids: Sequence[str],
+                warm_row: NDArray[np.float64]) -> NDArray[np.float64]:
+    """Start values ``[n_cell]`` for ``cell_ids`` from a utilisation of ``warm_ids``."""
+    known = dict(zip(warm_ids, np.asarray(warm_row, dtype=float), strict=True))
+    out = np.zeros(len(cell_ids))
+    for i, cid in enumerate(cell_ids):
+        if cid in known:
+            out[i] = known[cid]
+        elif cid[:-1] in known and cid in split_cell_ids(cid[:-1]):
+            out[i] = known[cid[:-1]]
+    return out
+
+
+def run_job(twin: Twin, job: WhatIfJob) -> WhatIfResult:
+    """Run one job on ``twin`` (the base twin; link gains are shared through its cache)."""
+    t0 = time.perf_counter()
+    try:
+        net = apply_actions(twin.network, list(job.actions))
+    except (CelltwinError, pydantic.ValidationError) as exc:
+        return WhatIfResult((), np.zeros((len(job.hours), 0)), False,
+                            time.perf_counter() - t0, str(exc).splitlines()[0])
+    tw = twin.what_if(net)
+    ids = tuple(net.cell_ids)
+    util = np.zeros((len(job.hours), len(ids)))
+    converged = True
+    for k, h in enumerate(job.hours):
+        warm = None
+        if job.warm_ids is not None and job.warm_util is not None:
+            warm = warm_vector(ids, job.warm_ids, job.warm_util[k])
+        st = tw.run(h, warm_start=warm)
+        util[k] = np.asarray(st.prb_util)
+        converged &= bool(st.converged)
+    return WhatIfResult(ids, util, converged, time.perf_counter() - t0)
