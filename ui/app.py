@@ -1,0 +1,30 @@
+"""celltwin web front end (Streamlit): entry point and navigation.
+
+Start it with ``celltwin demo`` (API and UI together) or, against a running API,
+``streamlit run ui/app.py`` with the flags of :func:`ui.settings.streamlit_flags`. The UI is a
+client of the REST API only (``CELLTWIN_API_URL``, ``CELLTWIN_TOKEN``).
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import streamlit as st
+
+# `streamlit run ui/app.py` puts ui/ (not the repository) on sys.path; the pages import ui.*.
+_ROOT = str(Path(__file__).resolve().parent.parent)
+if _ROOT not in sys.path:
+    sys.path.insert(0, _ROOT)
+
+st.set_page_config(page_title="celltwin", page_icon=":material/cell_tower:", layout="wide")
+
+PAGES = [
+    st.Page("pages/network.py", title="Network", icon=":material/map:", default=True),
+    st.Page("pages/plan.py", title="Plan", icon=":material/build:"),
+    st.Page("pages/compare.py", title="Compare", icon=":material/compare:"),
+    st.Page("pages/policies.py", title="Policies", icon=":material/policy:"),
+    st.Page("pages/audit.py", title="Audit", icon=":material/history:"),
+]
+
+st.navigation(PAGES).run()

@@ -1,0 +1,128 @@
+"""Network page: map of sectors by PRB utilisation with the demand heatmap, an hour slider,
+KPI cards, the per-cell table, and adding a network (a scenario or your own tables)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+import streamlit as st
+
+from ui import maps
+from ui.session import PageContext, attempt, context, pick_network
+
+CELL_COLUMNS = ["cell_id", "site_id", "prb_util", "offered_mbps", "served_mbps",
+                "unserved_mbps", "mean_sinr_db", "n_bins", "overloaded"]
+
+
+def kpi_cards(kpis: dict[str, Any]) -> None:
+    c = st.columns(5)
+    c[0].metric("Peak PRB utilisation", f"{kpis.get('peak_prb_util', float('nan')):.3f}",
+                help=f"busiest cell {kpis.get('busiest_cell', '?')}")
+    c[1].metric("Mean PRB utilisation", f"{kpis.get('mean_prb_util', float('nan')):.3f}")
+    c[2].metric("Jain index of loads", f"{kpis.get('jain_index', float('nan')):.3f}",
+                help="1 = perfectly balanced cell loads")
+    c[3].metric(f"Cells above {kpis.get('overload_threshold', 0.8):.2f}",
+                int(kpis.get("n_overloaded", 0)))
+    c[4].metric("Coverage", f"{kpis.get('coverage', float('nan')):.3f}",
+                help="share of offered traffic above the SINR floor")
+
+
+def add_network(ctx: PageContext, expanded: bool) -> None:
+    with st.expander("Add a network", expanded=expanded):
+        tab_sc, tab_up = st.tabs(["From a built-in scenario", "Upload your own tables"])
+        with tab_sc:
+            scs = attempt(ctx.client.scenarios, "listing scenarios") or []
+            names = [s["name"] for s in scs]
+            with st.form("create_from_scenario"):
+                name = st.selectbox("Scenario", names, index=names.index("hotspot")
+                                    if "hotspot" in names else 0,
+                                    format_func=lambda n: f"{n}: " + next(
+                                        s["description"] for s in scs if s["name"] == n))
+                label = st.text_input("Name (optional)")
+                if st.form_submit_button("Create network", disabled=not ctx.can("planner")):
+                    row = attempt(lambda: ctx.client.create_network(name, label or None),
+                                  "creating the network")
+                    if row:
+                        st.session_state["network_id"] = row["id"]
+                        st.success(f"network {row['name']} created ({row['n_cells']} cells)")
+                        st.rerun()
+        with tab_up:
+            upload_form(ctx)
+
+
+def upload_form(ctx: PageContext) -> None:
+    st.caption("A network JSON document, a sites table with a cells table, or an OpenCelliD "
+               "cell list (CSV/Parquet); optional candidate small-cell locations and per-cell "
+               "counters (TS 28.552 names) to calibrate the demand to. The API checks every "
+               "table and says which row and column to fix.")
+    with st.form("upload"):
+        network = st.file_uploader("Network / sites table", type=["csv", "parquet", "json"],
+                                   key="up_network")
+        cells = st.file_uploader("Cells table (with a sites table)", type=["csv", "parquet"],
+                                 key="up_cells")
+        cands = st.file_uploader("Candidate locations (optional)", type=["csv", "parquet"],
+                                 key="up_candidates")
+        meas = st.file_uploader("Measurements (optional)", type=["csv", "parquet"],
+                                key="up_measurements")
+        c = st.columns(3)
+        name = c[0].text_input("Name", key="up_name")
+        fmt = c[1].selectbox("Format", ["auto", "tables", "opencellid"], key="up_format")
+        prior = c[2].selectbox("Demand prior", ["cell-density", "uniform"], key="up_prior")
+        if st.form_submit_button("Upload and validate", disabled=not ctx.can("planner")):
+            if network is None:
+                st.error("choose the network (or sites) file first")
+                return
+            files = {"network": (network.name, network.getvalue())}
+            for part, f in (("cells", cells), ("candidates", cands), ("measurements", meas)):
+                if f is not None:
+                    files[part] = (f.name, f.getvalue())
+            row = attempt(lambda: ctx.client.upload_network(
+                files, {"name": name, "format": fmt, "prior": prior}), "upload rejected")
+            if row:
+                st.session_state["network_id"] = row["id"]
+                st.success(f"network {row['name']} imported: {row['n_sites']} sites, "
+                           f"{row['n_cells']} cells, {row['n_candidates']} candidates")
+                cal = (row.get("summary") or {}).get("calibration")
+                if cal:
+                    st.json(cal, expanded=False)
+
+
+def cell_table(cells: list[dict[str, Any]]) -> None:
+    df = pd.DataFrame(cells)
+    cols = [c for c in CELL_COLUMNS if c in df.columns]
+    df = df[cols].sort_values("prb_util", ascending=False) if "prb_util" in cols else df
+    st.dataframe(df, hide_index=True, width="stretch", key="cell_table",
+                 column_config={"prb_util": st.column_config.ProgressColumn(
+                     "prb_util", min_value=0.0, max_value=1.0, format="%.3f")})
+
+
+def main() -> None:
+    ctx = context()
+    st.title("Network")
+    net = pick_network(ctx)
+    add_network(ctx, expanded=net is None)
+    if net is None:
+        st.info("No network yet: create one from the hotspot scenario above.")
+        return
+    busy = int((net.get("summary") or {}).get("busy_hour", 0))
+    hour = st.slider("Hour of the day", 0, 23, busy, key="hour",
+                     help=f"busy hour of this network: {busy}:00")
+    geo = attempt(lambda: ctx.client.state_geojson(net["id"], hour), "loading the state")
+    demand = attempt(lambda: ctx.client.demand(net["id"], hour), "loading the demand")
+    if geo is None:
+        return
+    kpis = (geo.get("properties") or {}).get("kpis") or {}
+    kpi_cards(kpis)
+    for note in net.get("notes") or []:
+        st.caption(f"note: {note}")
+    if (geo.get("properties") or {}).get("synthetic_origin"):
+        st.caption("Synthetic network: drawn at a nominal place; distances are true.")
+    m = maps.network_map(geo, demand, ctx.settings.tile_url, ctx.settings.tile_attribution)
+    maps.show(m, key=f"net_map_{net['id']}_{hour}")
+    st.markdown(maps.legend_html(), unsafe_allow_html=True)
+    st.subheader("Cells")
+    cell_table([f["properties"] for f in maps.features(geo, "cell")])
+
+
+main()

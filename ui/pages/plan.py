@@ -1,0 +1,178 @@
+"""Plan page: ask for a plan (target, budget, proposer/model) against the policy in force, follow
+the job live (stage and fraction from the job API), then see the proposed changes on the map and
+in a table with cost and rationale, the optimiser's rounds, and what was rejected and why."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+import streamlit as st
+
+from ui import maps, plan_view
+from ui.client import ApiClientError
+from ui.session import PageContext, attempt, context, pick_network, show_error
+
+
+def plan_form(ctx: PageContext, net: dict[str, Any]) -> dict[str, Any] | None:
+    """The request form; returns the parameters when the user pressed Run."""
+    pol = attempt(ctx.client.policy, "loading the policy") or {}
+    with st.form("plan_form"):
+        c = st.columns(4)
+        target = c[0].slider("Target peak PRB utilisation", 0.30, 0.95, 0.50, 0.05,
+                             key="plan_target")
+        budget = c[1].number_input("Budget (EUR)", min_value=0.0, max_value=1e7,
+                                   value=100_000.0, step=10_000.0, key="plan_budget")
+        max_actions = c[2].number_input("Most actions", 1, 50, 10, key="plan_max_actions")
+        horizon = c[3].selectbox("Horizon", ["busy", "day"], key="plan_horizon",
+                                 format_func=lambda h: {"busy": "busy hour",
+                                                        "day": "all 24 hours"}[h])
+        c2 = st.columns(3)
+        model = c2[0].selectbox(
+            "Proposer / model", ["systematic", "embedded"], key="plan_model",
+            format_func=lambda m: {"systematic": "systematic generator (no LLM)",
+                                   "embedded": "LLM: embedded model (offline)"}[m])
+        small = c2[1].checkbox("Propose new small cells", value=True, key="plan_small_cells")
+        c2[2].markdown(f"**Policy set in force:** {_policy_label(pol)}  \n"
+                       "(edit it on the Policies page)")
+        pressed = st.form_submit_button("Run plan", type="primary",
+                                        disabled=not ctx.can("planner"))
+    if not pressed:
+        return None
+    params: dict[str, Any] = {"target": float(target), "budget_eur": float(budget),
+                              "max_actions": int(max_actions), "horizon": horizon,
+                              "small_cells": bool(small)}
+    if model != "systematic":
+        params.update(proposer="llm", llm_model=model)
+    return params
+
+
+def _policy_label(pol: dict[str, Any]) -> str:
+    if not pol:
+        return "unknown"
+    v = pol.get("version")
+    name = pol.get("name") or ("shipped default" if v is None else f"version {v}")
+    files = pol.get("files") or {}
+    return f"{name} ({len(files)} rule files)"
+
+
+def run_plan(ctx: PageContext, net: dict[str, Any], params: dict[str, Any]) -> None:
+    created = attempt(lambda: ctx.client.create_plan(net["id"], params), "plan not started")
+    if not created:
+        return
+    pid = created["id"]
+    st.session_state["plan_id"] = pid
+    bar = st.progress(0.0, text="queued")
+    cancel_note = st.empty()
+    cancel_note.caption(f"plan {pid}: running on the server; leaving the page does not stop it")
+
+    def update(job: dict[str, Any]) -> None:
+        frac = min(max(float(job.get("progress") or 0.0), 0.0), 1.0)
+        bar.progress(frac, text=f"{job.get('status')}: {job.get('stage', '')} "
+                     f"({frac * 100:.0f} %)")
+
+    try:
+        job = ctx.client.wait_plan(pid, update)
+    except ApiClientError as exc:
+        show_error(exc, "following the plan")
+        return
+    cancel_note.empty()
+    bar.progress(1.0, text=f"{job.get('status')}: {job.get('stage', '')}")
+
+
+def show_result(ctx: PageContext, net: dict[str, Any], job: dict[str, Any]) -> None:
+    res = job.get("result") or {}
+    verdict = job.get("policy_passed")
+    st.subheader(f"Plan {job['id'][:8]}")
+    st.markdown(f"{res.get('message', '')}  \n"
+                f"**{'verified' if res.get('verified') else 'NOT verified'}** by the twin after "
+                f"{res.get('iterations')} round(s), {res.get('what_ifs')} what-ifs; policy "
+                f"gate: **{ {True: 'passed', False: 'DENIED', None: 'not checked'}[verdict] }**")
+    c = st.columns(4)
+    pb, pa = res.get("peak_before"), res.get("peak_after")
+    if pb is not None and pa is not None:
+        c[0].metric("Peak PRB utilisation", f"{pa:.3f}", f"{pa - pb:+.3f}", delta_color="inverse",
+                    help=f"before {pb:.3f}")
+    for col, (key, label) in zip(c[1:3], (("jain_index", "Jain index"),
+                                         ("n_overloaded", "Overloaded cells")), strict=True):
+        b, a = (res.get("before") or {}).get(key), (res.get("after") or {}).get(key)
+        if b is not None and a is not None:
+            col.metric(label, f"{a:.3f}" if isinstance(a, float) else a,
+                       f"{a - b:+.3f}" if isinstance(a, float) else f"{a - b:+d}",
+                       delta_color="inverse" if key == "n_overloaded" else "normal")
+    c[3].metric("Total cost (EUR)", f"{res.get('total_cost', 0):,.0f}",
+                help=f"budget {res.get('budget', 0):,.0f}")
+    before = attempt(lambda: ctx.client.state_geojson(net["id"]), "loading the map")
+    if before is not None:
+        after = plan_view.after_geo(before, res)
+        m = maps.network_map(after, None, ctx.settings.tile_url, ctx.settings.tile_attribution,
+                             changed=plan_view.changed_cells(res),
+                             new_cells=plan_view.new_cell_points(before, res), heat=False)
+        maps.show(m, key=f"plan_map_{job['id']}")
+        st.markdown(maps.legend_html(), unsafe_allow_html=True)
+    st.markdown("#### Proposed actions")
+    st.dataframe(pd.DataFrame(plan_view.action_rows(res)), hide_index=True,
+                 width="stretch",
+                 column_config={"cost_eur": st.column_config.NumberColumn(format="%.0f"),
+                                "rationale": st.column_config.TextColumn(width="large")})
+    st.markdown("#### What the optimiser chose, round by round")
+    st.dataframe(pd.DataFrame(plan_view.round_rows(res)), hide_index=True,
+                 width="stretch")
+    lb = (res.get("lower_bound") or {}).get("peak_prb_util")
+    if lb is not None:
+        st.caption(f"lower bound on the peak (LP relaxation of the model): {lb:.3f}")
+    st.markdown("#### Rejected proposals and why")
+    rej = plan_view.rejected_rows(res)
+    if rej:
+        st.dataframe(pd.DataFrame(rej), hide_index=True, width="stretch")
+    else:
+        st.caption("nothing was rejected")
+    pol = res.get("policy") or {}
+    with st.expander(f"Policy verdict: {len(pol.get('violations') or [])} violation(s), "
+                     f"{len(pol.get('warnings') or [])} warning(s)"):
+        for v in pol.get("violations") or []:
+            st.error(plan_view._violation_text(v))
+        for w in pol.get("warnings") or []:
+            st.warning(plan_view._violation_text(w))
+        rows = (pol.get("detail") or {}).get("results") or []
+        if rows:
+            st.dataframe(pd.DataFrame(rows)[[c for c in ("id", "severity", "passed", "summary",
+                                                         "file") if c in rows[0]]],
+                         hide_index=True, width="stretch")
+
+
+def main() -> None:
+    ctx = context()
+    st.title("Plan")
+    net = pick_network(ctx)
+    if net is None:
+        st.info("No network yet: add one on the Network page.")
+        return
+    st.caption(f"Network **{net['name']}**: {net['n_cells']} cells, {net['n_candidates']} "
+               "candidate small-cell locations. The LLM (if chosen) proposes, the optimiser "
+               "chooses with the twin's numbers, the twin verifies, the policy gate decides.")
+    params = plan_form(ctx, net)
+    if params is not None:
+        run_plan(ctx, net, params)
+    pid = st.session_state.get("plan_id")
+    if not pid:
+        return
+    job = attempt(lambda: ctx.client.plan(pid), "loading the plan")
+    if not job or job.get("network_id") != net["id"]:
+        return
+    if job.get("status") in ("queued", "running"):
+        st.progress(float(job.get("progress") or 0.0), text=f"{job['status']}: {job['stage']}")
+        c = st.columns(2)
+        if c[0].button("Refresh"):
+            st.rerun()
+        if c[1].button("Cancel plan", disabled=not ctx.can("planner")):
+            attempt(lambda: ctx.client.cancel_plan(pid), "cancel")
+            st.rerun()
+        return
+    if job.get("status") == "done":
+        show_result(ctx, net, job)
+    else:
+        st.warning(f"plan {pid[:8]} {job.get('status')}: {job.get('error') or job.get('stage')}")
+
+
+main()
