@@ -5,6 +5,7 @@ geographic origin): the rule fails closed."""
 
 from __future__ import annotations
 
+import weakref
 from typing import Any, Literal
 
 import numpy as np
@@ -23,6 +24,10 @@ class ZonedRule(RuleBase):
     zones: dict[str, Any] | None = None
     crs: Crs = "local_m"
     _parsed: list[Zone] = PrivateAttr(default_factory=list)
+    # (id(network), what) -> (weak ref to the network, membership): per-action checks run once
+    # per candidate, and placing every cell is a table join; a network never changes in place.
+    _memo: dict[tuple[int, str], tuple[Any, dict[str, str | None]]] = PrivateAttr(
+        default_factory=dict)
 
     @model_validator(mode="after")
     def _geojson(self) -> ZonedRule:
@@ -35,13 +40,25 @@ class ZonedRule(RuleBase):
         """id -> name of the first zone holding it ("" if unnamed), ``"?"`` when its position
         is unknown in this crs, None when outside every zone. Without zones: everything is
         inside (a cap that applies everywhere)."""
+        key = (id(network), what)
+        memo = self._memo.get(key)
+        if memo is not None and memo[0]() is network:
+            return memo[1]
+        out = self._zone_of(network, what)
+        if len(self._memo) >= 8:
+            self._memo.clear()
+        self._memo[key] = (weakref.ref(network), out)
+        return out
+
+    def _zone_of(self, network: Network, what: Literal["candidates", "cells"]
+                 ) -> dict[str, str | None]:
         ids, xy, known = positions(network, what, self.crs)
         if self.zones is None:
             return dict.fromkeys(ids, "everywhere")
         hit: list[str | None] = [None] * len(ids)
         for k, zone in enumerate(self._parsed):
             mask = inside(xy, zone) if len(xy) else np.zeros(0, dtype=bool)
-            label = zone.name or f"zone {k}"
+            label = zone.name or (self.id if len(self._parsed) == 1 else f"{self.id}[{k}]")
             for j in np.flatnonzero(mask):
                 if hit[j] is None:
                     hit[j] = label
