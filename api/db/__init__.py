@@ -1,0 +1,1 @@
+"""Persistence of the REST API: ORM models, engines, migrations."""

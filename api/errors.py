@@ -1,0 +1,100 @@
+"""Exception handlers: every mistake a user can make becomes a 4xx JSON body
+``{"detail": "<what is wrong and what to do>"}`` (plus machine-readable extras), never a 500.
+
+| error | status |
+|---|---|
+| :class:`ApiError` (raised by routes: unknown id, wrong state, oversized body) | its own |
+| request validation (pydantic, FastAPI) | 422, ``errors`` lists each field |
+| :class:`twin.errors.CelltwinError` (bad table, unknown cell in an action, bad file, ...) | 422 |
+| :class:`policies.errors.PolicyError` (a policy file that does not load) | 422, ``issues`` |
+| :class:`pydantic.ValidationError` raised inside a route (e.g. an action list) | 422 |
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import ValidationError as PydanticValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from twin.errors import CelltwinError
+
+log = logging.getLogger("celltwin.api")
+
+
+class ApiError(Exception):
+    """An error with an HTTP status and a message that says what to fix."""
+
+    def __init__(self, status_code: int, detail: str, headers: dict[str, str] | None = None,
+                 **extra: Any) -> None:
+        super().__init__(detail)
+        self.status_code = status_code
+        self.detail = detail
+        self.headers = headers
+        self.extra = extra
+
+
+def not_found(what: str, ident: str) -> ApiError:
+    return ApiError(404, f"no {what} with id {ident!r}; list them with GET /api/v1/{what}s")
+
+
+def conflict(detail: str) -> ApiError:
+    return ApiError(409, detail)
+
+
+def _loc(loc: tuple[Any, ...] | list[Any]) -> str:
+    return ".".join(str(p) for p in loc if p not in ("body",)) or "request"
+
+
+def describe_pydantic(errors: list[dict[str, Any]]) -> tuple[str, list[dict[str, Any]]]:
+    """One readable line and a JSON-safe list from pydantic's error list."""
+    clean = [{"loc": [str(p) for p in e.get("loc", ())], "msg": str(e.get("msg", "")),
+              "type": str(e.get("type", ""))} for e in errors]
+    parts = [f"{_loc(e['loc'])}: {e['msg']}" for e in clean[:5]]
+    more = f" (and {len(clean) - 5} more)" if len(clean) > 5 else ""
+    return "invalid request: " + "; ".join(parts) + more, clean
+
+
+def _json(status: int, detail: str, headers: dict[str, str] | None = None,
+          **extra: Any) -> JSONResponse:
+    return JSONResponse({"detail": detail, **extra}, status_code=status, headers=headers)
+
+
+def install(app: FastAPI) -> None:
+    """Register the handlers on ``app``."""
+
+    @app.exception_handler(ApiError)
+    async def api_error(_req: Request, exc: ApiError) -> JSONResponse:
+        return _json(exc.status_code, exc.detail, exc.headers, **exc.extra)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(_req: Request, exc: StarletteHTTPException) -> JSONResponse:
+        detail = exc.detail if isinstance(exc.detail, str) else str(exc.detail)
+        if exc.status_code == 404 and detail == "Not Found":
+            detail = "no such route; see /docs or /openapi.json for the API"
+        elif exc.status_code == 405:
+            detail = "method not allowed on this route; see /openapi.json"
+        return _json(exc.status_code, detail, getattr(exc, "headers", None))
+
+    @app.exception_handler(RequestValidationError)
+    async def request_invalid(_req: Request, exc: RequestValidationError) -> JSONResponse:
+        detail, errors = describe_pydantic(list(exc.errors()))
+        return _json(422, detail, errors=errors)
+
+    @app.exception_handler(PydanticValidationError)
+    async def model_invalid(_req: Request, exc: PydanticValidationError) -> JSONResponse:
+        detail, errors = describe_pydantic(list(exc.errors()))
+        return _json(422, detail, errors=errors)
+
+    @app.exception_handler(CelltwinError)
+    async def celltwin_error(_req: Request, exc: CelltwinError) -> JSONResponse:
+        issues = getattr(exc, "issues", None)
+        extra: dict[str, Any] = {"error": type(exc).__name__}
+        if issues:
+            extra["issues"] = [{"file": i.file, "line": i.line, "message": i.message}
+                               for i in issues]
+        return _json(422, str(exc), **extra)

@@ -1,0 +1,165 @@
+"""Exports of a finished plan: CSV (one row per action), GeoJSON (new small cells as points,
+changed cells as wedges after the plan) and an O-RAN A1 policy document.
+
+**A1 document** (O-RAN A1 interface, A1-P application protocol: the Non-RT RIC creates a policy
+with ``PUT /A1-P/v2/policytypes/{policyTypeId}/policies/{policyId}`` whose body is the
+policy object). The plan's load-balancing actions become one policy of the standard type
+``ORAN_TrafficSteeringPreference_2.0.0`` (O-RAN A1TD, traffic steering preference):
+
+* ``scope.sliceId``: the slice the steering applies to, ``{"sst": 1, "plmnId": {"mcc", "mnc"}}``
+  (eMBB on the PLMN given, by default the 3GPP test PLMN 001-01; the twin models one slice);
+* ``tspResources``: two groups of cells, ``{"cellIdList": [...], "preference": "AVOID"}`` for
+  cells that shed load (CIO lowered, power lowered) and ``"PREFER"`` for cells that absorb it
+  (CIO raised, power raised);
+* a cell id is ``{"plmnId": {...}, "cId": {"ecI": <28-bit E-UTRAN cell identity>}}`` when the
+  network's id is numeric (e.g. an OpenCelliD import, ``mcc-mnc:eci`` or ``eci``); other ids
+  are not valid A1 cell ids, so ``cId`` carries ``{"localId": "<id>"}`` and the document says
+  so in ``notes``.
+
+A1 policies state goals, not configuration: the exact values (CIO in dB, power in dBm) go
+beside the policy in ``x_celltwin.parameter_changes`` for the O1/E2 side that applies them.
+Tilt, azimuth, MIMO, sector splits and new small cells are not A1 matters: they are listed
+under ``x_celltwin.not_in_a1``.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from typing import Any
+
+from api.geojson import cell_features, collection, map_origin
+from api.planning import parse_edited
+from planner.actions import apply_actions
+from planner.plan import clean
+from twin.network import Network
+
+A1_POLICY_TYPE = "ORAN_TrafficSteeringPreference_2.0.0"
+DEFAULT_PLMN = {"mcc": "001", "mnc": "01"}
+STEERING_KINDS = ("set_cio", "set_power")
+
+CSV_COLUMNS = ("plan_id", "index", "kind", "target", "cell_id", "candidate_id",
+               "elec_tilt_deg", "azimuth_deg", "tx_power_dbm", "cio_db", "mimo_layers",
+               "cost_eur", "capex_eur", "opex_eur_per_year", "description", "rationale")
+
+
+def plan_csv(plan_id: str, result: dict[str, Any]) -> str:
+    """One row per action (CSV_COLUMNS); empty fields where a column does not apply."""
+    buf = io.StringIO()
+    w = csv.DictWriter(buf, fieldnames=CSV_COLUMNS, extrasaction="ignore", lineterminator="\n")
+    w.writeheader()
+    for i, a in enumerate(result.get("actions", []) or []):
+        detail = a.get("cost_detail") or {}
+        targets = a.get("targets") or []
+        w.writerow({**{k: a.get(k, "") for k in CSV_COLUMNS}, "plan_id": plan_id, "index": i,
+                    "target": ";".join(str(t) for t in targets), "cost_eur": a.get("cost", ""),
+                    "capex_eur": detail.get("capex_eur", ""),
+                    "opex_eur_per_year": detail.get("opex_eur_per_year", "")})
+    return buf.getvalue()
+
+
+def plan_geojson(network: Network, plan_id: str, result: dict[str, Any]) -> dict[str, Any]:
+    """New small cells (points, plus their omni footprint) and changed cells (wedges as they
+    are after the plan), with the actions and the utilisation before/after per cell."""
+    actions = parse_edited(result.get("actions", []) or [])
+    after = apply_actions(network, actions)
+    origin, _ = map_origin(network)
+    before_u = {r["cell_id"]: r.get("prb_util") for r in result.get("cells_before", []) or []}
+    after_u = {r["cell_id"]: r.get("prb_util") for r in result.get("cells_after", []) or []}
+    by_cell: dict[str, list[dict[str, Any]]] = {}
+    new_cells: set[str] = set()
+    for a in actions:
+        row = {k: v for k, v in a.model_dump().items() if k != "rationale"}
+        if a.kind == "add_small_cell":  # type: ignore[attr-defined]
+            cid = a.new_cell_id()  # type: ignore[attr-defined]
+            new_cells.add(cid)
+            by_cell.setdefault(cid, []).append(row)
+        elif a.kind == "split_sector":  # type: ignore[attr-defined]
+            for half in (f"{a.cell_id}a", f"{a.cell_id}b"):  # type: ignore[attr-defined]
+                by_cell.setdefault(half, []).append(row)
+        else:
+            by_cell.setdefault(a.cell_id, []).append(row)  # type: ignore[attr-defined]
+    extra = {cid: {"actions": rows, "new": cid in new_cells,
+                   "prb_util_before": before_u.get(cid), "prb_util_after": after_u.get(cid)}
+             for cid, rows in by_cell.items()}
+    feats = cell_features(after, origin, None, set(by_cell), extra)
+    cells = after.cells_with_sites().set_index("cell_id")
+    lat, lon = origin.to_wgs84(cells.loc[sorted(new_cells), "x_m"].to_numpy(float),
+                               cells.loc[sorted(new_cells), "y_m"].to_numpy(float)) \
+        if new_cells else ([], [])
+    for cid, la, lo in zip(sorted(new_cells), lat, lon, strict=True):
+        feats.append({"type": "Feature", "id": f"small_cell:{cid}",
+                      "geometry": {"type": "Point",
+                                   "coordinates": [round(float(lo), 7), round(float(la), 7)]},
+                      "properties": clean({"feature_type": "small_cell", "cell_id": cid,
+                                           "site_id": cells.loc[cid, "site_id"],
+                                           "actions": by_cell[cid],
+                                           "prb_util_after": after_u.get(cid)})})
+    return collection(feats, network, plan_id=plan_id, total_cost=result.get("total_cost"),
+                      peak_before=result.get("peak_before"),
+                      peak_after=result.get("peak_after"))
+
+
+_ECI = re.compile(r"^(?:(\d{3})-(\d{2,3}):)?(\d{1,9})$")
+
+
+def a1_cell_id(cell_id: str, plmn: dict[str, str]) -> tuple[dict[str, Any], bool]:
+    """An A1 CellId for a network cell id, and whether it is a standard one (numeric ECI)."""
+    m = _ECI.match(cell_id)
+    if m and int(m.group(3)) < 2**28:
+        p = {"mcc": m.group(1), "mnc": m.group(2)} if m.group(1) else dict(plmn)
+        return {"plmnId": p, "cId": {"ecI": int(m.group(3))}}, True
+    return {"plmnId": dict(plmn), "cId": {"localId": cell_id}}, False
+
+
+def plan_a1(network: Network, plan_id: str, result: dict[str, Any],
+            plmn: dict[str, str] | None = None) -> dict[str, Any]:
+    """The A1 policy document of the plan's load-balancing actions (see module docstring)."""
+    plmn = plmn or DEFAULT_PLMN
+    base = {r["cell_id"]: r for r in network.cells.to_dict(orient="records")}
+    avoid: list[str] = []
+    prefer: list[str] = []
+    changes: list[dict[str, Any]] = []
+    other: list[dict[str, Any]] = []
+    for a in result.get("actions", []) or []:
+        kind, cell = a.get("kind"), a.get("cell_id")
+        if kind not in STEERING_KINDS or cell not in base:
+            other.append({"kind": kind, "target": (a.get("targets") or [None])[0],
+                          "description": a.get("description")})
+            continue
+        col = "cio_db" if kind == "set_cio" else "tx_power_dbm"
+        old, new = float(base[cell][col]), float(a[col])
+        (prefer if new > old else avoid).append(cell)
+        changes.append({"cell_id": cell, "parameter": col, "from": old, "to": new,
+                        "action": kind})
+    nonstandard = False
+    groups = []
+    for pref, cells in (("AVOID", avoid), ("PREFER", prefer)):
+        if not cells:
+            continue
+        ids = []
+        for c in cells:
+            cid, ok = a1_cell_id(c, plmn)
+            nonstandard |= not ok
+            ids.append(cid)
+        groups.append({"cellIdList": ids, "preference": pref})
+    policies = []
+    if groups:
+        policies.append({"policy_id": f"celltwin-{plan_id}-ts",
+                         "policy_type_id": A1_POLICY_TYPE,
+                         "policy_object": {"scope": {"sliceId": {"sst": 1, "plmnId": plmn}},
+                                           "tspResources": groups}})
+    notes = ["A1 policies state goals; apply the exact parameter values in "
+             "x_celltwin.parameter_changes through O1/E2 configuration management"]
+    if not policies:
+        notes.append("the plan has no load-balancing actions (set_cio, set_power): no A1 "
+                      "policy")
+    if nonstandard:
+        notes.append("some cell ids are not numeric E-UTRAN cell identities: their cId "
+                     "carries 'localId' (not a standard A1 field); map them to ECIs first")
+    return clean({"format": "celltwin-a1", "a1_interface": "A1-P v2 (O-RAN A1AP)",
+                  "policy_type_id": A1_POLICY_TYPE, "policies": policies,
+                  "x_celltwin": {"plan_id": plan_id, "network": network.name,
+                                 "parameter_changes": changes, "not_in_a1": other},
+                  "notes": notes})

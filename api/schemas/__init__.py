@@ -1,0 +1,1 @@
+"""Pydantic models of the REST API, one per purpose (create / public / list)."""

@@ -1,0 +1,62 @@
+"""Uploaded files to temporary files the importers can read (suffix decides the reader)."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Mapping
+from pathlib import Path
+
+from fastapi import UploadFile
+
+from twin.errors import InputFileError
+
+SUFFIXES = (".csv", ".parquet", ".pq", ".json")
+PARQUET_MAGIC = b"PAR1"
+
+
+def _suffix(upload: UploadFile, head: bytes) -> str:
+    name = (upload.filename or "").lower()
+    for s in SUFFIXES:
+        if name.endswith(s):
+            return s
+    if head.startswith(PARQUET_MAGIC):
+        return ".parquet"
+    if head.lstrip()[:1] in (b"{", b"["):
+        return ".json"
+    return ".csv"
+
+
+def save_upload(upload: UploadFile, directory: Path, what: str) -> Path:
+    """Copy an upload to ``directory/<what><suffix>``; the suffix comes from the file name
+    (.csv, .parquet, .pq, .json) or, without one, from the content."""
+    f = upload.file
+    head = f.read(8)
+    f.seek(0)
+    if not head:
+        raise InputFileError(f"the uploaded {what} file is empty; send a CSV, Parquet or JSON "
+                             "table with a header line")
+    path = directory / f"{what}{_suffix(upload, head)}"
+    with path.open("wb") as out:
+        shutil.copyfileobj(f, out, length=1 << 20)
+    return path
+
+
+#: Command-line wording in the importers' messages -> the form fields of the upload route.
+_CLI_WORDS = {"(--cells FILE)": "(the 'cells' form field)", "--cells": "the 'cells' field",
+              "--format": "the 'format' field"}
+
+
+def upload_message(message: str, paths: Mapping[str, Path | None],
+                   uploads: Mapping[str, UploadFile | None]) -> str:
+    """An importer's message in the upload's terms: temporary paths become the form field
+    and file name the user sent, command-line options become form fields."""
+    for field, path in paths.items():
+        if path is None:
+            continue
+        up = uploads.get(field)
+        name = up.filename if up is not None and up.filename else path.name
+        shown = f"'{name}' (form field '{field}')"
+        message = message.replace(f"'{path}'", shown).replace(str(path), shown)
+    for cli, form in _CLI_WORDS.items():
+        message = message.replace(cli, form)
+    return message
