@@ -68,9 +68,10 @@ class Verdict:
                 "results": [r.to_json() for r in self.results]}
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class PolicySet:
-    """A validated set of rules from one or more rule files."""
+    """A validated set of rules from one or more rule files (compared and hashed by
+    identity; ``policy_hash`` identifies the content)."""
 
     rules: tuple[SourcedRule, ...]
     policy_hash: str
