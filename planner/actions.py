@@ -13,6 +13,7 @@ Applying a plan (:func:`apply_actions`) is pure: parameter changes first, then s
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Annotated, Any, Literal
 
 import pandas as pd
@@ -205,6 +206,11 @@ def apply_actions(network: Network, actions: Sequence[_Action]) -> Network:
                               "cio_db": a.cio_db, "height_m": float(cand["height_m"])})
         new_sites = pd.DataFrame(site_rows)
         cells = pd.concat([cells, pd.DataFrame(cell_rows)], ignore_index=True)
+    if not splits and new_sites is None:
+        # Parameter changes only: the action models bound every value within the cells
+        # schema (tilt, CIO, power, azimuth, layers), so the validated table stays valid and
+        # a what-if does not pay for a full re-validation.
+        return replace(network, cells=cells)
     sites = network.sites if new_sites is None else pd.concat([network.sites, new_sites],
                                                               ignore_index=True)
     return network._revalidated(sites=sites, cells=cells)

@@ -2,10 +2,10 @@
 plus every candidate small-cell location in their area, each priced from the cost catalogue.
 
 Which cells: the *hot* cells (PRB utilisation above the target in one of the planned hours)
-and their *neighbours*, the cells that would take the hot cells' traffic: for every bin a hot
-cell serves, the cell with the next-best RSRP + CIO (the handover candidate, TS 36.331 A3
-logic), weighted by the bin's offered traffic. The ``max_neighbours`` cells with the largest
-share (at least ``min_neighbour_share``) are kept.
+and their *neighbours*, the cells that take the hot cells' traffic when those shed it: a probe
+what-if lowers the hot cells' CIO by 8 dB (a handover margin, TS 36.331 A3 logic) and the
+cells whose offered traffic grows are ranked by their share of what was shed. The
+``max_neighbours`` cells with the largest share (at least ``min_neighbour_share``) are kept.
 
 Which options (all values are absolute, derived from the cell's current setting):
 
@@ -28,7 +28,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from numpy.typing import NDArray
 
 from planner.actions import (
     AddSmallCell,
@@ -39,6 +38,7 @@ from planner.actions import (
     SplitSector,
     UpgradeMimo,
     _Action,
+    apply_actions,
     price,
 )
 from planner.costs import Cost, CostCatalogue
@@ -85,7 +85,8 @@ class GeneratorOptions:
     """Option values of the systematic generator (see the module docstring)."""
 
     max_neighbours: int = 6
-    min_neighbour_share: float = 0.01
+    min_neighbour_share: float = 0.02
+    probe_cio_db: float = 8.0
     hot_tilt_steps_deg: tuple[float, ...] = (2.0, 4.0)
     hot_cio_steps_db: tuple[float, ...] = (-3.0, -6.0)
     hot_power_steps_db: tuple[float, ...] = (-3.0,)
@@ -129,63 +130,47 @@ def hot_cells(states: Sequence[State], target: float) -> list[str]:
     return [c for c, u in sorted(peak.items(), key=lambda kv: -kv[1]) if u > target]
 
 
-def rsrp_score(twin: Twin) -> NDArray[np.float64]:
-    """RSRP + CIO (dBm per resource element + dB) of every cell in every bin,
-    ``[n_cell, n_bin]`` (``-inf`` where a cell does not reach a bin); the association
-    criterion of :mod:`twin.engine`."""
-    rows = twin.network.cells_with_sites()
-    n_bin = twin.demand.grid.n_bin
-    out = np.full((len(rows), n_bin), -np.inf)
-    for i in range(len(rows)):  # loop over cells (tens), vectorised over bins
-        r = rows.iloc[i]
-        links = twin.cache.get(r)
-        out[i, links.bins] = (float(r["tx_power_dbm"]) + links.gain_db
-                              - 10.0 * np.log10(12.0 * float(r["n_prb"])) + float(r["cio_db"]))
-    return out
-
-
 def find_focus(twin: Twin, state: State, hot: Sequence[str],
                options: GeneratorOptions | None = None) -> Focus:
     """Hot cells' handover neighbours and the candidate locations in their area.
 
+    The neighbours are found by asking the twin: a probe what-if lowers the hot cells' CIO
+    by ``probe_cio_db``; the cells whose offered traffic grows are the ones that take the hot
+    cells' edge users (their share = growth / what the hot cells shed). This uses only the
+    twin's public interface and follows whatever association rule the engine implements.
+
     Args:
         twin: the twin of the network ``state`` was computed on.
-        state: a State of that twin (its serving map and hour give the traffic weights).
+        state: a State of that twin (its hour is probed; its serving map locates sites).
         hot: ids of the overloaded cells.
     """
     opt = options or GeneratorOptions()
     ids = twin.network.cell_ids
-    index = {c: i for i, c in enumerate(ids)}
-    hot_idx = [index[c] for c in hot if c in index]
-    if not hot_idx:
+    hot = [c for c in hot if c in set(ids)]
+    if not hot:
         return Focus((), (), {}, ())
-    serving = np.asarray(state.serving)  # [n_bin]
-    offered = twin.demand.at(state.hour) if 0 <= state.hour < 24 else \
-        state.res_bin["offered_mbps"].to_numpy()
-    score = rsrp_score(twin)  # [n_cell, n_bin]
-    in_hot = np.isin(serving, hot_idx)
-    bins = np.flatnonzero(in_hot & (offered > 0))
-    sub = score[:, bins].copy()  # [n_cell, n_hot_bin]
-    sub[serving[bins], np.arange(bins.size)] = -np.inf  # exclude the server itself
-    second = np.argmax(sub, axis=0)  # [n_hot_bin]
-    ok = np.isfinite(sub[second, np.arange(bins.size)])
-    weight = np.bincount(second[ok], weights=offered[bins][ok], minlength=len(ids))
-    total = float(offered[bins].sum())
-    share = weight / total if total > 0 else weight
-    order = [i for i in np.argsort(-share, kind="stable")
-             if share[i] >= opt.min_neighbour_share and i not in hot_idx]
-    neigh = [ids[i] for i in order[: opt.max_neighbours]]
-    focus_idx = hot_idx + [index[c] for c in neigh]
-    sites = candidate_sites_in_area(twin, serving, focus_idx)
-    return Focus(tuple(ids[i] for i in hot_idx), tuple(neigh),
-                 {ids[i]: float(share[i]) for i in order[: opt.max_neighbours]}, tuple(sites))
+    cells = twin.network.cells.set_index("cell_id")
+    probe = apply_actions(twin.network, [
+        SetCio(cell_id=c, cio_db=_clip(float(cells.loc[c, "cio_db"]) - opt.probe_cio_db,
+                                       CIO_RANGE_DB)) for c in hot])
+    hour = state.hour if 0 <= state.hour < 24 else None
+    after = twin.what_if(probe).run(hour, warm_start=np.asarray(state.prb_util))
+    before_mbps = state.res_cell.set_index("cell_id")["offered_mbps"]
+    gain = (after.res_cell.set_index("cell_id")["offered_mbps"] - before_mbps).drop(hot)
+    shed = float((before_mbps.loc[hot] - after.res_cell.set_index("cell_id")
+                  .loc[hot, "offered_mbps"]).sum())
+    share = (gain.clip(lower=0.0) / shed) if shed > 0 else gain * 0.0
+    share = share[share >= opt.min_neighbour_share].sort_values(ascending=False, kind="stable")
+    neigh = [str(c) for c in share.index[: opt.max_neighbours]]
+    sites = candidate_sites_in_area(twin, state, hot + neigh)
+    return Focus(tuple(hot), tuple(neigh), {c: float(share[c]) for c in neigh}, tuple(sites))
 
 
-def candidate_sites_in_area(twin: Twin, serving: NDArray[np.int64],
-                            cell_idx: Iterable[int]) -> list[str]:
-    """Candidate locations whose bin is served by one of ``cell_idx``."""
+def candidate_sites_in_area(twin: Twin, state: State, cell_ids: Iterable[str]) -> list[str]:
+    """Candidate locations whose bin is served by one of ``cell_ids`` in ``state``."""
     grid = twin.demand.grid
-    wanted = set(int(i) for i in cell_idx)
+    wanted = set(cell_ids)
+    serving = state.res_bin["serving_cell"].to_numpy()
     out = []
     for rec in twin.network.candidates.itertuples(index=False):
         x, y = float(rec.x_m), float(rec.y_m)
@@ -193,7 +178,7 @@ def candidate_sites_in_area(twin: Twin, serving: NDArray[np.int64],
         iy = int(np.floor((y - grid.y0_m) / grid.spacing_m + 0.5))
         if not (0 <= ix < grid.nx and 0 <= iy < grid.ny):
             continue
-        if int(serving[iy * grid.nx + ix]) in wanted:
+        if serving[iy * grid.nx + ix] in wanted:
             out.append(str(rec.candidate_id))
     return out
 

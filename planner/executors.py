@@ -147,11 +147,12 @@ class DaskExecutor:
         address: a scheduler address (``tcp://host:8786``), or anything
             ``distributed.Client`` accepts (e.g. a ``LocalCluster``), or an existing
             ``distributed.Client``.
+        timeout_s: how long to try to reach the scheduler.
     """
 
     name = "dask"
 
-    def __init__(self, address: Any) -> None:
+    def __init__(self, address: Any, timeout_s: float = 20.0) -> None:
         try:
             import distributed
         except ImportError as exc:  # pragma: no cover - dask is a declared dependency
@@ -162,7 +163,7 @@ class DaskExecutor:
             self._own = False
         else:
             try:
-                self.client = distributed.Client(address, timeout="20s")
+                self.client = distributed.Client(address, timeout=f"{timeout_s}s")
             except (OSError, TimeoutError) as exc:
                 raise ValidationError("executor", f"cannot reach the Dask scheduler at "
                                       f"{address!r}: {exc}; check --dask or ${DASK_ENV}") from exc

@@ -51,6 +51,9 @@ from twin.network import Network
 from twin.state import State
 
 RATIONALE_MAX = 300
+#: Stop after this many rounds without a better verified plan.
+STALL_ROUNDS = 2
+STALL_TOLERANCE = 1e-3
 
 
 @dataclass(frozen=True)
@@ -168,17 +171,34 @@ def _proposed(proposer: Proposer | None, request: ProposalRequest, twin: Twin,
     return out
 
 
-def _better(a: _Round, b: _Round | None, target: float) -> bool:
-    """Is round ``a`` a better final answer than ``b``?"""
+def _affordable(items: list[Candidate], s: PlannerSettings) -> list[Candidate]:
+    """Candidates that fit the budget and the action limit on their own (the others can
+    never be selected, so their what-ifs would be wasted)."""
+    if s.max_actions == 0:
+        return []
+    return [c for c in items if c.cost.total_eur <= s.budget_eur]
+
+
+def _rank(r: _Round, target: float) -> tuple[float, float, float]:
+    """Order of final answers: policy passed before denied, target met before missed; then
+    the cheapest of those that meet the target, or the lowest peak of those that miss it."""
+    met = r.verification.peak <= target and r.verification.converged
+    rank = (0.0 if met else 1.0) + (0.0 if r.policy_passed else 2.0)
+    return (rank, r.cost, r.verification.peak) if met else (rank, r.verification.peak, r.cost)
+
+
+def _better(a: _Round, b: _Round | None, target: float, tol: float = 0.0) -> bool:
+    """Is round ``a`` a better final answer than ``b`` (by more than ``tol`` in peak, or
+    cheaper, when both are in the same class)?"""
     if b is None:
         return True
-
-    def key(r: _Round) -> tuple[float, float, float]:
-        met = r.verification.peak <= target and r.verification.converged
-        rank = (0.0 if met else 1.0) + (0.0 if r.policy_passed else 2.0)
-        return (rank, r.cost, r.verification.peak) if met else (rank, r.verification.peak, r.cost)
-
-    return key(a) < key(b)
+    ka, kb = _rank(a, target), _rank(b, target)
+    if ka[0] != kb[0]:
+        return ka[0] < kb[0]
+    if ka[0] in (0.0, 2.0):  # both meet the target: cheaper wins, then lower peak
+        return ka[1] < kb[1] - 1e-6 or (abs(ka[1] - kb[1]) <= 1e-6 and ka[2] < kb[2] - tol)
+    return ka[1] < kb[1] - tol or (abs(ka[1] - kb[1]) <= tol and ka[2] < kb[2] - 1e-6
+                                   and tol == 0.0)
 
 
 def plan_network(twin: Twin, catalogue: CostCatalogue, settings: PlannerSettings | None = None,
@@ -220,6 +240,7 @@ def plan_network(twin: Twin, catalogue: CostCatalogue, settings: PlannerSettings
                                   0, ())
         items = unique(items + _proposed(proposer, request, twin, catalogue, notes))
         items, denied = filter_candidates(policy, items, twin.network)
+        items = _affordable(items, s)
         timings["candidates"] = time.perf_counter() - t0
         say(f"candidates: {len(items)} around {list(focus.hot)} (+{list(focus.neighbours)}), "
             f"{len(focus.sites)} sites; {len(denied)} denied by policy")
@@ -237,6 +258,7 @@ def plan_network(twin: Twin, catalogue: CostCatalogue, settings: PlannerSettings
         history: list[dict[str, Any]] = []
         best: _Round | None = None
         first_bound: float | None = None
+        stalled = 0
         n_base = len(twin.network.cells)
         for it in range(1, s.max_iterations + 1):
             t0 = time.perf_counter()
@@ -278,7 +300,7 @@ def plan_network(twin: Twin, catalogue: CostCatalogue, settings: PlannerSettings
             rounds.append(rnd)
             met = ver.peak <= s.target and ver.converged
             t0 = time.perf_counter()
-            gate = _gate(policy, twin, s, [items[i] for i in chosen], base, ver)
+            gate = _gate(policy, twin, s, [items[i] for i in chosen], base, ver, catalogue)
             timings["policy"] += time.perf_counter() - t0
             rnd.policy_passed = gate.get("passed") is not False
             accepted = met and rnd.policy_passed and ver.max_abs_error <= s.tolerance
@@ -292,9 +314,14 @@ def plan_network(twin: Twin, catalogue: CostCatalogue, settings: PlannerSettings
             say(f"round {it}: {len(chosen)} actions, {cost:,.0f} EUR, predicted peak "
                 f"{sol.predicted_peak:.3f}, verified {ver.peak:.3f} (max error "
                 f"{ver.max_abs_error:.3f})")
+            stalled = 0 if _better(rnd, best, s.target, STALL_TOLERANCE) else stalled + 1
             if _better(rnd, best, s.target):
                 best = rnd
             if accepted or it == s.max_iterations:
+                break
+            if stalled >= STALL_ROUNDS:
+                rec["note"] = f"no better verified plan in {STALL_ROUNDS} rounds; stop"
+                say(rec["note"])
                 break
             # Propose around cells that became hot, then re-linearise around this plan.
             t0 = time.perf_counter()
@@ -310,6 +337,7 @@ def plan_network(twin: Twin, catalogue: CostCatalogue, settings: PlannerSettings
                                       s.budget_eur, it, tuple(history))
             extra += _proposed(proposer, request, twin, catalogue, notes)
             extra, denied2 = filter_candidates(policy, unique(extra, items), twin.network)
+            extra = _affordable(extra, s)
             denied += denied2
             first_new = len(items)
             items = items + extra
@@ -366,7 +394,8 @@ def plan_network(twin: Twin, catalogue: CostCatalogue, settings: PlannerSettings
                         "notes": notes},
             message=message, executor=f"{ex.name} x{ex.n_workers}", max_actions=s.max_actions)
         t0 = time.perf_counter()
-        plan.policy = check_plan(policy, plan.to_json(include_policy=False), twin.network)
+        plan.policy = check_plan(policy, plan.to_json(include_policy=False), twin.network,
+                                 catalogue)
         timings["policy"] = time.perf_counter() - t0
         if plan.policy.get("passed") is False:
             plan.verified = False
@@ -396,12 +425,12 @@ def gate_json(s: PlannerSettings, chosen: Sequence[Candidate], before: State, af
 
 
 def _gate(policy: Any | None, twin: Twin, s: PlannerSettings, chosen: Sequence[Candidate],
-          base: Verification, ver: Verification) -> dict[str, Any]:
+          base: Verification, ver: Verification, catalogue: CostCatalogue) -> dict[str, Any]:
     if policy is None:
         return {"passed": None}
     busy = twin.demand.busy_hour
     return check_plan(policy, gate_json(s, chosen, base.state_at(busy), ver.state_at(busy)),
-                      twin.network)
+                      twin.network, catalogue)
 
 
 def _message(s: PlannerSettings, base: Verification, ver: Verification,

@@ -28,6 +28,7 @@ import os
 import re
 import sys
 import time
+import warnings
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -116,12 +117,20 @@ def _name(s: str) -> str:
     return re.sub(r"[^A-Za-z0-9_]", "_", s)
 
 
+def _variable(prob: pulp.LpProblem, name: str, low: float | None = None,
+              up: float | None = None, cat: str = pulp.LpContinuous) -> pulp.LpVariable:
+    """A variable attached to ``prob`` (PuLP >= 3.3), or a free one on older PuLP."""
+    if hasattr(prob, "add_variable"):
+        return prob.add_variable(name, lowBound=low, upBound=up, cat=cat)
+    return pulp.LpVariable(name, lowBound=low, upBound=up, cat=cat)
+
+
 def add_selection_variables(prob: pulp.LpProblem, items: Sequence[Candidate],
                             valid: NDArray[np.bool_], relax: bool = False
                             ) -> list[pulp.LpVariable]:
     """One variable per candidate; candidates that could not be applied are fixed to 0."""
     cat = pulp.LpContinuous if relax else pulp.LpBinary
-    return [pulp.LpVariable(f"x_{i:04d}", lowBound=0, upBound=1 if valid[i] else 0, cat=cat)
+    return [_variable(prob, f"x_{i:04d}", 0.0, 1.0 if valid[i] else 0.0, cat)
             for i in range(len(items))]
 
 
@@ -176,7 +185,7 @@ def utilisation_expression(lin: Linearisation, x: Sequence[pulp.LpVariable], h: 
 def add_peak_constraints(prob: pulp.LpProblem, lin: Linearisation,
                          x: Sequence[pulp.LpVariable], floor: float) -> pulp.LpVariable:
     """``t`` above every modelled cell's utilisation at every modelled hour, and ``floor``."""
-    t = pulp.LpVariable("peak_util", lowBound=float(floor))
+    t = _variable(prob, "peak_util", float(floor))
     for h, c in peak_rows(lin, floor):
         prob += t >= utilisation_expression(lin, x, h, c), \
             _name(f"peak_h{lin.hours[h]:02d}_{lin.cell_ids[c]}")
@@ -192,7 +201,7 @@ def add_balance_terms(prob: pulp.LpProblem, lin: Linearisation, x: Sequence[pulp
     mean = pulp.lpSum(util.values()) * (1.0 / n)
     devs = []
     for c, u in util.items():
-        dv = pulp.LpVariable(_name(f"dev_{lin.cell_ids[c]}"), lowBound=0)
+        dv = _variable(prob, _name(f"dev_{lin.cell_ids[c]}"), 0.0)
         prob += dv >= u - mean, _name(f"dev_hi_{lin.cell_ids[c]}")
         prob += dv >= mean - u, _name(f"dev_lo_{lin.cell_ids[c]}")
         devs.append(dv)
@@ -265,20 +274,16 @@ def build_model(lin: Linearisation, items: Sequence[Candidate], settings: MilpSe
 
 @contextlib.contextmanager
 def _stdout_to_stderr() -> Iterator[None]:
-    """HiGHS prints its banner on the process's stdout even with output off; keep stdout
-    clean for ``--json``."""
+    """HiGHS prints its banner on the process's stdout (file descriptor 1) even with output
+    off; send it to stderr so that stdout stays one JSON object for ``--json``."""
+    with contextlib.suppress(AttributeError, OSError, ValueError):
+        sys.stdout.flush()
+    saved = os.dup(1)
     try:
-        fd = sys.stdout.fileno()
-    except (AttributeError, OSError, ValueError):
-        yield
-        return
-    sys.stdout.flush()
-    saved = os.dup(fd)
-    try:
-        os.dup2(2, fd)
+        os.dup2(2, 1)
         yield
     finally:
-        os.dup2(saved, fd)
+        os.dup2(saved, 1)
         os.close(saved)
 
 
@@ -288,7 +293,10 @@ def _solve(prob: pulp.LpProblem, solver: str, time_limit_s: float, mip: bool) ->
         with _stdout_to_stderr():
             prob.solve(cmd)
     else:
-        prob.solve(pulp.PULP_CBC_CMD(msg=False, mip=mip, timeLimit=time_limit_s))
+        with warnings.catch_warnings():  # PuLP 3 deprecates the bundled CBC for PuLP 4
+            warnings.simplefilter("ignore", DeprecationWarning)
+            cmd = pulp.PULP_CBC_CMD(msg=False, mip=mip, timeLimit=time_limit_s)
+        prob.solve(cmd)
     status = pulp.LpStatus.get(prob.status, "Undefined")
     if status == "Optimal":
         return "optimal" if prob.sol_status == pulp.LpSolutionOptimal else "feasible"
@@ -333,5 +341,5 @@ def solve_selection(lin: Linearisation, items: Sequence[Candidate], settings: Mi
         if _solve(rel, settings.solver, settings.time_limit_s, mip=False) == "optimal":
             bound = float(pulp.value(rel.objective))
     return MilpResult(status, chosen, objective, predicted, float(predicted.max(initial=0.0)),
-                      bound, lp_file, len(prob.variables()), len(prob.constraints),
+                      bound, lp_file, prob.numVariables(), prob.numConstraints(),
                       time.perf_counter() - t0)

@@ -14,6 +14,7 @@ Without an engine the plan says so (``{"passed": None, "note": "no policy engine
 from __future__ import annotations
 
 import importlib
+import inspect
 from collections.abc import Sequence
 from dataclasses import asdict, is_dataclass
 from typing import Any
@@ -93,12 +94,16 @@ def linear_constraints(policy: Any | None, items: Sequence[Candidate], network: 
     return list(policy.linear_constraints(policy_items(items, network), network))
 
 
-def check_plan(policy: Any | None, plan_json: dict[str, Any], network: Network
-               ) -> dict[str, Any]:
-    """The gate's verdict on a finished plan as a JSON object."""
+def check_plan(policy: Any | None, plan_json: dict[str, Any], network: Network,
+               costs: Any = None) -> dict[str, Any]:
+    """The gate's verdict on a finished plan as a JSON object (``costs``: the catalogue the
+    plan was priced with, for engines that re-price)."""
     if policy is None:
         return dict(NO_ENGINE)
-    verdict = policy.check_plan(plan_json, network)
+    if costs is not None and "costs" in inspect.signature(policy.check_plan).parameters:
+        verdict = policy.check_plan(plan_json, network, costs=costs)
+    else:
+        verdict = policy.check_plan(plan_json, network)
     out = {"passed": bool(verdict.passed),
            "violations": [_jsonable(v) for v in getattr(verdict, "violations", [])],
            "warnings": [_jsonable(v) for v in getattr(verdict, "warnings", [])]}
