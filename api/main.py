@@ -24,6 +24,7 @@ from api.limits import BodySizeLimit
 from api.network_store import NetworkCache
 from api.policy_store import ActivePolicy
 from api.routes import (
+    audit,
     demand,
     exports,
     health,
@@ -44,7 +45,7 @@ log = logging.getLogger("celltwin.api")
 def api_router() -> APIRouter:
     r = APIRouter(prefix=API_PREFIX)
     for module in (health, scenarios, networks, state, plans, policies, exports, demand, me,
-                   policy_cases):
+                   policy_cases, audit):
         r.include_router(module.router)
     return r
 
