@@ -206,6 +206,16 @@ class ApiClient:
         body = {"files": dict(files)} if files is not None else {}
         return self._json("POST", "/policies/test", json=body)
 
+    def audit(self, network_id: str | None = None, plan_id: str | None = None,
+              limit: int = 200) -> list[dict[str, Any]]:
+        """Audit records, newest first."""
+        params: dict[str, Any] = {"limit": limit}
+        if network_id:
+            params["network_id"] = network_id
+        if plan_id:
+            params["plan_id"] = plan_id
+        return self._json("GET", "/audit", params=params)["items"]
+
     def plan_audit(self, plan_id: str) -> dict[str, Any]:
         """``{"plan_id", "provenance", "approvals", "events"}``."""
         return self._json("GET", f"/plans/{plan_id}/audit")

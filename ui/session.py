@@ -14,6 +14,8 @@ from ui.client import ApiClient, ApiClientError, role_at_least
 from ui.settings import UiSettings
 
 T = TypeVar("T")
+PENDING_NETWORK = "network_pending"
+FLASH = "flash_message"
 
 
 @dataclass(frozen=True)
@@ -71,12 +73,17 @@ def context() -> PageContext:
 
 
 def pick_network(ctx: PageContext, label: str = "Network") -> dict[str, Any] | None:
-    """Sidebar selector of the networks the API holds; remembers the choice."""
+    """Sidebar selector of the networks the API holds (newest first); remembers the choice."""
     nets = attempt(ctx.client.networks, "listing networks") or []
     if not nets:
         return None
     ids = [n["id"] for n in nets]
-    current = st.session_state.get("network_id")
+    # A new network (select_network) wins; a link may name one (?network=<id>); afterwards
+    # the session remembers the choice.
+    pending = st.session_state.pop(PENDING_NETWORK, None)
+    if pending in ids:
+        st.session_state["network_pick"] = pending
+    current = st.session_state.get("network_id") or st.query_params.get("network")
     index = ids.index(current) if current in ids else 0
     choice = st.sidebar.selectbox(
         label, ids, index=index, key="network_pick",
@@ -84,6 +91,22 @@ def pick_network(ctx: PageContext, label: str = "Network") -> dict[str, Any] | N
                                    for n in nets if n["id"] == i))
     st.session_state["network_id"] = choice
     return next(n for n in nets if n["id"] == choice)
+
+
+def select_network(network_id: str, message: str) -> None:
+    """Make a just-created network the selection and rerun the page, with ``message`` shown
+    once at the top (the picker widget cannot change after it was drawn in this run)."""
+    st.session_state[PENDING_NETWORK] = network_id
+    st.session_state["network_id"] = network_id
+    st.session_state[FLASH] = message
+    st.rerun()
+
+
+def flash() -> None:
+    """Show (once) the message a previous run left for this one."""
+    msg = st.session_state.pop(FLASH, None)
+    if msg:
+        st.success(msg)
 
 
 def pick_plan(ctx: PageContext, network_id: str, only_done: bool = True,

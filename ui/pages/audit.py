@@ -48,10 +48,14 @@ def main() -> None:
         st.dataframe(pd.DataFrame(rec["approvals"]), hide_index=True, width="stretch")
     else:
         st.caption("not approved")
-    st.markdown("#### Events")
+    st.markdown("#### Events of this plan")
     ev = pd.DataFrame(rec.get("events") or [])
     if not ev.empty:
         st.dataframe(ev, hide_index=True, width="stretch")
+    with st.expander("Whole audit trail (newest first)"):
+        trail = attempt(ctx.client.audit, "loading the audit trail") or []
+        if trail:
+            st.dataframe(pd.DataFrame(trail), hide_index=True, width="stretch")
 
 
 main()

@@ -9,7 +9,7 @@ import pandas as pd
 import streamlit as st
 
 from ui import maps
-from ui.session import PageContext, attempt, context, pick_network
+from ui.session import PageContext, attempt, context, flash, pick_network, select_network
 
 CELL_COLUMNS = ["cell_id", "site_id", "prb_util", "offered_mbps", "served_mbps",
                 "unserved_mbps", "mean_sinr_db", "n_bins", "overloaded"]
@@ -44,9 +44,8 @@ def add_network(ctx: PageContext, expanded: bool) -> None:
                     row = attempt(lambda: ctx.client.create_network(name, label or None),
                                   "creating the network")
                     if row:
-                        st.session_state["network_id"] = row["id"]
-                        st.success(f"network {row['name']} created ({row['n_cells']} cells)")
-                        st.rerun()
+                        select_network(row["id"], f"network {row['name']} created "
+                                       f"({row['n_cells']} cells)")
         with tab_up:
             upload_form(ctx)
 
@@ -80,12 +79,13 @@ def upload_form(ctx: PageContext) -> None:
             row = attempt(lambda: ctx.client.upload_network(
                 files, {"name": name, "format": fmt, "prior": prior}), "upload rejected")
             if row:
-                st.session_state["network_id"] = row["id"]
-                st.success(f"network {row['name']} imported: {row['n_sites']} sites, "
-                           f"{row['n_cells']} cells, {row['n_candidates']} candidates")
                 cal = (row.get("summary") or {}).get("calibration")
-                if cal:
-                    st.json(cal, expanded=False)
+                fit = (f"; demand calibrated to the measurements: MAPE {cal['mape']:.1%}, "
+                       f"{cal['n_matched']} of {cal['n_rows']} rows matched"
+                       if cal and "mape" in cal else "")
+                select_network(row["id"], f"network {row['name']} imported: {row['n_sites']} "
+                               f"sites, {row['n_cells']} cells, {row['n_candidates']} "
+                               f"candidates{fit}")
 
 
 def cell_table(cells: list[dict[str, Any]]) -> None:
@@ -100,6 +100,7 @@ def cell_table(cells: list[dict[str, Any]]) -> None:
 def main() -> None:
     ctx = context()
     st.title("Network")
+    flash()
     net = pick_network(ctx)
     add_network(ctx, expanded=net is None)
     if net is None:

@@ -27,13 +27,15 @@ def plan_form(ctx: PageContext, net: dict[str, Any]) -> dict[str, Any] | None:
         horizon = c[3].selectbox("Horizon", ["busy", "day"], key="plan_horizon",
                                  format_func=lambda h: {"busy": "busy hour",
                                                         "day": "all 24 hours"}[h])
-        c2 = st.columns(3)
+        c2 = st.columns([2, 1, 1, 2])
         model = c2[0].selectbox(
             "Proposer / model", ["systematic", "embedded"], key="plan_model",
             format_func=lambda m: {"systematic": "systematic generator (no LLM)",
                                    "embedded": "LLM: embedded model (offline)"}[m])
         small = c2[1].checkbox("Propose new small cells", value=True, key="plan_small_cells")
-        c2[2].markdown(f"**Policy set in force:** {_policy_label(pol)}  \n"
+        rounds = c2[2].number_input("Select-verify rounds", 1, 10, 5, key="plan_rounds",
+                                    help="at most; the loop stops when the twin confirms")
+        c2[3].markdown(f"**Policy set in force:** {_policy_label(pol)}  \n"
                        "(edit it on the Policies page)")
         pressed = st.form_submit_button("Run plan", type="primary",
                                         disabled=not ctx.can("planner"))
@@ -41,7 +43,7 @@ def plan_form(ctx: PageContext, net: dict[str, Any]) -> dict[str, Any] | None:
         return None
     params: dict[str, Any] = {"target": float(target), "budget_eur": float(budget),
                               "max_actions": int(max_actions), "horizon": horizon,
-                              "small_cells": bool(small)}
+                              "small_cells": bool(small), "max_iterations": int(rounds)}
     if model != "systematic":
         params.update(proposer="llm", llm_model=model)
     return params

@@ -1,0 +1,36 @@
+"""End to end in headless Debian chromium: a user opens the app, runs a plan on ``hotspot`` on
+the Plan page, and the Compare page's after-map reports a lower peak than the before-map, with
+the numbers the API holds. Screenshots of every page land in docs/screenshots/."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from tests.ui.walkthrough import PAGES
+from ui.client import ApiClient
+
+
+def test_a_plan_run_in_the_browser_lowers_the_peak_on_the_after_map(
+        walkthrough: Any, api: ApiClient, hotspot: dict[str, Any]) -> None:
+    w = walkthrough
+    assert w.peak_before is not None and w.peak_after is not None, w.plan_text[:2000]
+    before = api.state(hotspot["id"])["kpis"]["peak_prb_util"]
+    assert w.peak_before == pytest.approx(before, abs=5e-4)  # the page shows the API's number
+    assert w.peak_after < w.peak_before - 0.1
+
+    # the plan the browser started is the newest on hotspot; the page shows its verified peak
+    newest = api.plans(hotspot["id"])[0]
+    job = api.plan(newest["id"])
+    assert job["status"] == "done" and job["created_by"] == "admin"
+    assert w.peak_after == pytest.approx(job["result"]["peak_after"], abs=5e-4)
+    assert "Proposed actions" in w.plan_text and "Rejected proposals" in w.plan_text
+
+    # both maps of the Compare page drew their wedges (57 cells at least), as did the others
+    assert len(w.layers["compare"]) >= 2 and min(w.layers["compare"]) >= 57
+    assert w.layers["network"] and w.layers["network"][0] >= 57
+    assert w.layers["plan"] and w.layers["plan"][0] >= 57
+    for page in PAGES:
+        shot = w.screenshots[page]
+        assert shot.is_file() and shot.stat().st_size > 20_000, shot
