@@ -1,0 +1,138 @@
+"""Persistence across restarts of a real server (uvicorn in a subprocess, SQLite file, the
+default process-pool job backend): networks, plans and audit records survive; a plan that was
+running when the server died is ``interrupted``, never left running; the migrations build
+exactly the ORM schema."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy import inspect
+
+from api.db.migrate import upgrade
+from api.db.models import Base
+from api.db.session import make_engine
+from tests.api.conftest import QUICK_PLAN, TOKENS, token_env
+
+ROOT = Path(__file__).resolve().parents[2]
+H = {"Authorization": f"Bearer {TOKENS['admin']}"}
+SLOW_PLAN = {"max_actions": 6, "max_iterations": 5, "max_neighbours": 6, "small_cells": True}
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@contextmanager
+def server(data_dir: Path) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+    """``celltwin serve`` on a free loopback port; its own process group, so that a kill
+    takes its planning workers with it (as a crash of the service would)."""
+    port = free_port()
+    env = {**os.environ, "CELLTWIN_TOKENS": token_env(), "CELLTWIN_WORKERS": "1",
+           "CELLTWIN_JOB_BACKEND": "process", "PYTHONPATH": str(ROOT)}
+    env.pop("DATABASE_URL", None)
+    proc = subprocess.Popen([sys.executable, "-m", "api.cli", "serve", "--port", str(port),
+                             "--data-dir", str(data_dir), "--log-level", "warning"],
+                            cwd=ROOT, env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, start_new_session=True)
+    url = f"http://127.0.0.1:{port}/api/v1"
+    try:
+        t0 = time.monotonic()
+        while True:
+            if proc.poll() is not None:
+                out = proc.stdout.read().decode() if proc.stdout else ""
+                raise AssertionError(f"server exited with {proc.returncode}: {out}")
+            try:
+                if httpx.get(f"{url}/health", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if time.monotonic() - t0 > 60:
+                raise AssertionError("server did not start within 60 s")
+            time.sleep(0.2)
+        yield url, proc
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(10)
+
+
+def wait_status(url: str, plan_id: str, statuses: tuple[str, ...], timeout_s: float = 90
+                ) -> dict[str, Any]:
+    t0 = time.monotonic()
+    while True:
+        body = httpx.get(f"{url}/plans/{plan_id}", headers=H, timeout=10).json()
+        if body["status"] in statuses:
+            return body  # type: ignore[no-any-return]
+        assert time.monotonic() - t0 < timeout_s, body
+        time.sleep(0.2)
+
+
+@pytest.mark.slow
+def test_restart_keeps_everything_and_interrupts_running_plans(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    with server(data) as (url, proc):
+        r = httpx.post(f"{url}/networks", json={"scenario": "hotspot"}, headers=H, timeout=60)
+        assert r.status_code == 201, (r.status_code, r.text)
+        net = r.json()
+        plan_id = httpx.post(f"{url}/networks/{net['id']}/plans", json=SLOW_PLAN, headers=H,
+                             timeout=10).json()["id"]
+        running = wait_status(url, plan_id, ("running",))
+        assert running["status"] == "running"
+        os.killpg(proc.pid, signal.SIGKILL)  # a crash: no shutdown hook runs
+        proc.wait(10)
+    assert (data / "celltwin.db").is_file()
+    with server(data) as (url, _proc):
+        got = httpx.get(f"{url}/networks/{net['id']}", headers=H, timeout=10).json()
+        assert got["network_hash"] == net["network_hash"] and got["name"] == "hotspot"
+        plan = httpx.get(f"{url}/plans/{plan_id}", headers=H, timeout=10).json()
+        assert plan["status"] == "interrupted", plan
+        assert plan["stage"].startswith("interrupted") and plan["finished_at"]
+        audit = httpx.get(f"{url}/plans/{plan_id}/audit", headers=H, timeout=10).json()
+        assert [e["action"] for e in audit["events"]] == ["plan.create", "plan.interrupted"]
+        assert httpx.get(f"{url}/audit?action=network.create", headers=H,
+                         timeout=10).json()["count"] == 1
+        # the restarted server plans again (a fresh worker process)
+        pid2 = httpx.post(f"{url}/networks/{net['id']}/plans", json=QUICK_PLAN, headers=H,
+                          timeout=10).json()["id"]
+        done = wait_status(url, pid2, ("done", "failed"))
+        assert done["status"] == "done", done
+        # a graceful stop (SIGTERM) marks its running plans interrupted at once
+        pid3 = httpx.post(f"{url}/networks/{net['id']}/plans", json=SLOW_PLAN, headers=H,
+                          timeout=10).json()["id"]
+        wait_status(url, pid3, ("running",))
+        _proc.send_signal(signal.SIGTERM)
+        _proc.wait(30)
+    engine = make_engine(f"sqlite:///{data / 'celltwin.db'}")
+    with engine.connect() as conn:
+        status = conn.exec_driver_sql("SELECT status FROM plans WHERE id = ?",
+                                      (pid3,)).scalar()
+        assert status == "interrupted"
+        assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+    engine.dispose()
+
+
+def test_migrations_build_the_orm_schema(tmp_path: Path) -> None:
+    engine = make_engine(f"sqlite:///{tmp_path / 'm.db'}")
+    upgrade(engine)
+    upgrade(engine)  # idempotent
+    assert set(inspect(engine).get_table_names()) >= {
+        "networks", "plans", "approvals", "audit_records", "policy_versions", "alembic_version"}
+    with engine.connect() as conn:
+        assert compare_metadata(MigrationContext.configure(conn), Base.metadata) == []
+    engine.dispose()
