@@ -22,7 +22,10 @@ def load_yaml(text: str, file: str) -> tuple[Any, yaml.Node | None]:
     Raises :class:`PolicyError` on a syntax error (with its line) or a duplicate mapping key
     (PyYAML would silently keep the last one, hiding a rule).
     """
-    loader = yaml.SafeLoader(text)
+    try:  # the reader rejects control characters already when the loader is built
+        loader = yaml.SafeLoader(text)
+    except yaml.YAMLError as exc:
+        raise PolicyError(PolicyIssue(file, 0, f"not valid YAML: {exc}")) from exc
     try:
         node = loader.get_single_node()
         data = loader.construct_document(node) if node is not None else None
