@@ -22,6 +22,7 @@ scheduler; what-ifs inside a job run there too).
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import multiprocessing
 import os
@@ -204,6 +205,14 @@ def _finish(engine: Any, plan_id: str, network_id: str, status: str, stage: str,
 
 
 # --- the runner -----------------------------------------------------------------------------
+def _init_worker(nice: int) -> None:
+    """A planning worker process yields the CPU to the request handlers: reads stay fast
+    while jobs run (jobs take longer only when the machine is saturated)."""
+    if nice > 0 and hasattr(os, "nice"):
+        with contextlib.suppress(OSError):
+            os.nice(nice)
+
+
 class JobRunner:
     """Submits plan ids to the configured backend; one per server process."""
 
@@ -228,7 +237,8 @@ class JobRunner:
                 else:
                     # spawn: a fork of a threaded server process can inherit held locks
                     self._pool = ProcessPoolExecutor(
-                        n, mp_context=multiprocessing.get_context("spawn"))
+                        n, mp_context=multiprocessing.get_context("spawn"),
+                        initializer=_init_worker, initargs=(self.settings.job_nice,))
             return self._pool
 
     def submit(self, plan_id: str) -> None:

@@ -204,6 +204,7 @@ class NetworkCache:
     def __init__(self, networks: int = 8, states: int = 64) -> None:
         self._networks = LruCache(networks)
         self._states = LruCache(states)
+        self._bytes = LruCache(states)
 
     def loaded(self, row: NetworkRow) -> LoadedNetwork:
         def build() -> LoadedNetwork:
@@ -223,6 +224,14 @@ class NetworkCache:
             return out
         return self._states.get((row.id, row.network_hash, h), build)
 
+    def state_bytes(self, row: NetworkRow, hour: int | None) -> bytes:
+        """:meth:`state_json` serialised once: reads of a cached state cost no validation
+        or encoding (the route returns these bytes as they are)."""
+        ln = self.loaded(row)
+        h = ln.scenario.demand.busy_hour if hour is None else int(hour)
+        return self._bytes.get((row.id, row.network_hash, h), lambda: json.dumps(
+            self.state_json(row, h), allow_nan=False, separators=(",", ":")).encode())
+
     def state(self, row: NetworkRow, hour: int | None) -> Any:
         """The :class:`twin.state.State` itself (not cached: maps need per-bin data rarely)."""
         ln = self.loaded(row)
@@ -231,3 +240,4 @@ class NetworkCache:
     def forget(self, network_id: str) -> None:
         self._networks.discard(lambda k: isinstance(k, tuple) and k[0] == network_id)
         self._states.discard(lambda k: isinstance(k, tuple) and k[0] == network_id)
+        self._bytes.discard(lambda k: isinstance(k, tuple) and k[0] == network_id)

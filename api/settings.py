@@ -9,6 +9,7 @@
 | ``CELLTWIN_MAX_UPLOAD_MB`` | ``20`` | largest request body accepted (413 above) |
 | ``CELLTWIN_WORKERS`` | ``2`` | planning jobs run at once |
 | ``CELLTWIN_JOB_BACKEND`` | ``process`` | ``process`` (a pool of worker processes), ``thread``, or ``dask`` |
+| ``CELLTWIN_JOB_NICE`` | ``10`` | nice value of planning worker processes (0: same priority) |
 | ``CELLTWIN_DASK_SCHEDULER`` | unset | address of a Dask scheduler (implies the ``dask`` backend) |
 | ``CELLTWIN_STATE_CACHE`` | ``64`` | twin states (network, hour) kept in memory |
 
@@ -42,6 +43,7 @@ class Settings(BaseModel):
     max_upload_mb: float = Field(20.0, gt=0)
     workers: int = Field(2, ge=1, le=64)
     job_backend: JobBackend = "process"
+    job_nice: int = Field(10, ge=0, le=19)
     dask_scheduler: str | None = None
     state_cache: int = Field(64, ge=0)
 
@@ -72,6 +74,7 @@ class Settings(BaseModel):
             values["tokens_file"] = Path(e["CELLTWIN_TOKENS_FILE"])
         for key, env_name, conv in (("max_upload_mb", "CELLTWIN_MAX_UPLOAD_MB", float),
                                     ("workers", "CELLTWIN_WORKERS", int),
+                                    ("job_nice", "CELLTWIN_JOB_NICE", int),
                                     ("state_cache", "CELLTWIN_STATE_CACHE", int)):
             if e.get(env_name):
                 try:

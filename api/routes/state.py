@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 import pandas as pd
 from fastapi import APIRouter, Query
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 
 from api import crud
 from api.deps import CacheDep, SessionDep, ViewerDep
@@ -22,10 +22,10 @@ HourQuery = Annotated[int | None, Query(ge=0, le=23, description="hour 0..23 (de
 
 @router.get("/{network_id}/state", response_model=StatePublic)
 def get_state(network_id: str, _user: ViewerDep, db: SessionDep, cache: CacheDep,
-              hour: HourQuery = None) -> dict[str, Any]:
+              hour: HourQuery = None) -> Response:
     """KPIs and per-cell results (same names as ``celltwin twin --json``)."""
     row = crud.get_network(db, network_id)
-    return cache.state_json(row, hour)
+    return Response(cache.state_bytes(row, hour), media_type="application/json")
 
 
 @router.get("/{network_id}/state.geojson",
