@@ -14,12 +14,24 @@ Inside the fixed point a bin below ``sinr_min_db`` is charged at the lowest MCS 
 still serves it, expensively), which keeps ``f`` monotone; the coverage KPI reports such bins.
 A cell with ``rho > 1`` serves ``1/rho`` of its offered traffic; the rest is reported as
 unserved, never clipped away.
+
+How it is computed (docs/model.md, "Far-field interference" and "What-ifs"):
+
+* the server of each bin is the argmax of RSRP + CIO over exact link gains (links within
+  ``near_link_distance_m``, plus every link of a cell that could win a bin farther out);
+* the co-channel power ``sum_j min(rho_j, 1) P_j g_bj`` is a linear map of the utilisation:
+  a sparse matrix of exact near links (cell-major, so building it is a concatenation) plus the
+  far field of every cell on a coarse lattice, interpolated to the bins; the server's own term
+  is subtracted per bin;
+* :meth:`Twin.what_if` re-associates only the bins the changed cells reach and adds their new
+  columns to the parent's operator instead of rebuilding it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -31,24 +43,308 @@ from twin.config import RadioConfig
 from twin.demand import Demand, check_hour
 from twin.errors import ValidationError
 from twin.kpis import compute_kpis
-from twin.links import LinkCache
+from twin.links import (
+    LINK_COLUMNS,
+    LN10_10,
+    CellLinks,
+    FarField,
+    LinkCache,
+    TieredLinks,
+    db_to_lin,
+    link_records,
+    mast_path_loss_db,
+)
 from twin.network import Network
 from twin.spectral import load_spectral_efficiency, spectral_efficiency
 from twin.state import State
 
+#: Cell columns whose change makes a cell "changed" for a what-if.
+MODEL_COLUMNS = (*LINK_COLUMNS, "tx_power_dbm", "cio_db", "n_prb", "scs_khz", "bandwidth_mhz",
+                 "mimo_layers")
+#: A what-if that changes more cells than this share rebuilds the twin instead.
+INCREMENTAL_MAX_SHARE = 0.1
+#: Operator blocks (the parent's plus what-if deltas) before a rebuild.
+MAX_BLOCKS_PER_CARRIER = 6
+#: Side of the tiles (bins) on which the server bound of the far-field check is kept.
+TILE_BINS = 16
+#: Residuals mixed by the Anderson-accelerated fixed point of warm-started runs.
+ANDERSON_DEPTH = 5
+#: Candidates computed per round when a tile's server bound is raised (see Twin._promote).
+PROMOTE_BATCH = 3
+
+
+def _wrap_deg(a: NDArray[np.float64]) -> NDArray[np.float64]:
+    return (a + 180.0) % 360.0 - 180.0
+
+
+def _attenuation_bound(x: NDArray[np.float64], y: NDArray[np.float64],
+                       cx0: NDArray[np.float64], cx1: NDArray[np.float64],
+                       cy0: NDArray[np.float64], cy1: NDArray[np.float64],
+                       d_near: NDArray[np.float64], d_far: NDArray[np.float64],
+                       dh: NDArray[np.float64], az: NDArray[np.float64],
+                       elec_tilt: NDArray[np.float64], h_bw: NDArray[np.float64],
+                       v_bw: NDArray[np.float64]) -> NDArray[np.float64]:
+    """Least TR 38.901 Table 7.3-1 attenuation (dB, no mechanical tilt) of sectors at
+    ``(x, y)`` towards the bins of rectangles ``[cx0, cx1] x [cy0, cy1]`` at distances
+    ``d_near..d_far`` (all arrays, one entry per sector and rectangle): horizontal from the
+    bearing range, vertical from the zenith range."""
+    inside = (x >= cx0) & (x <= cx1) & (y >= cy0) & (y <= cy1)
+    c = np.degrees(np.arctan2((cx0 + cx1) / 2 - x, (cy0 + cy1) / 2 - y))
+    offs = np.stack([_wrap_deg(np.degrees(np.arctan2(ax - x, ay - y)) - c)
+                     for ax, ay in ((cx0, cy0), (cx0, cy1), (cx1, cy0), (cx1, cy1))])
+    lo, hi = offs.min(axis=0), offs.max(axis=0)
+    rel_az = _wrap_deg(az - c)
+    phi = np.minimum(np.abs(_wrap_deg(lo - rel_az)), np.abs(_wrap_deg(hi - rel_az)))
+    phi = np.where(inside | ((rel_az >= lo) & (rel_az <= hi)), 0.0, phi)
+    a_h = np.minimum(12.0 * (phi / h_bw) ** 2, 30.0)
+    # theta - 90 runs between its values at the nearest and the farthest distance.
+    t1 = np.degrees(np.arctan2(dh, np.maximum(d_near, 1.0)))
+    t2 = np.degrees(np.arctan2(dh, np.maximum(d_far, 1.0)))
+    vlo, vhi = np.minimum(t1, t2) - elec_tilt, np.maximum(t1, t2) - elec_tilt
+    v = np.where((vlo <= 0.0) & (vhi >= 0.0), 0.0, np.minimum(np.abs(vlo), np.abs(vhi)))
+    a_v = np.minimum(12.0 * (v / v_bw) ** 2, 30.0)
+    return np.minimum(a_h + a_v, 30.0)
+
 
 @dataclass(frozen=True)
-class _Assembly:
-    """Links of all cells in one flat, bin-sorted layout, and the association."""
+class _Kept:
+    """One cell's links during association (positions in the output, score, gain)."""
 
-    link_cell: NDArray[np.int32]    # [n_link] cell index, links grouped by bin
-    link_bin: NDArray[np.int64]     # [n_link]
-    rx_dbm: NDArray[np.float64]     # [n_link] received power over the channel
-    serving: NDArray[np.int64]      # [n_bin] serving cell, -1 = none
-    rsrp_dbm: NDArray[np.float64]   # [n_bin] RSRP of the server (-inf if none)
-    signal_mw: NDArray[np.float64]  # [n_bin] received power of the server
-    interf: sp.csr_matrix           # [n_bin, n_cell] co-channel power of non-serving cells, mW
-    noise_mw: NDArray[np.float64]   # [n_bin] noise over the server's channel
+    cell: int
+    bins: NDArray[np.int64]
+    score: NDArray[np.float64]
+    gain: NDArray[np.float32]
+    outer: bool
+
+
+# --- the interference operator -------------------------------------------------------------
+@dataclass(frozen=True)
+class _Block:
+    """Columns of the co-channel power operator for some cells of one carrier."""
+
+    carrier: int
+    cols: NDArray[np.int64]     # [m] cell indices
+    mask: NDArray[np.float64]   # [m] 1 = in use, 0 = superseded by a what-if's newer column
+    mat: sp.csc_matrix          # [n_bin + n_node, m] received power (mW) at utilisation 1
+
+
+@dataclass(frozen=True)
+class _Group:
+    """Bins of one carrier in an interference evaluation, with their far-field weights."""
+
+    carrier: int
+    pos: NDArray[np.int64]      # [m] positions in the evaluation
+    bins: NDArray[np.int64]     # [m]
+    n00: NDArray[np.int64]      # [m] south-west lattice node of each bin
+    w: NDArray[np.float64]      # [4, m] bilinear weights of nodes 00, 10, 01, 11
+
+
+@dataclass(frozen=True)
+class _Prepared:
+    """The bins an interference evaluation needs, grouped by their server's carrier."""
+
+    bins: NDArray[np.int64]     # [n]
+    server: NDArray[np.int64]   # [n]
+    own: NDArray[np.float64]    # [n] the server's own term, subtracted
+    groups: list[_Group]
+
+
+class _Operator:
+    """``I_b(r) = sum_j r_j P_j g_bj`` over cells on the server's carrier, minus the server.
+
+    Rows ``0..n_bin-1`` of each block hold exact near links, corrected by minus the far-field
+    interpolation at those bins; rows ``n_bin + node`` hold lattice gains, interpolated to the
+    bins after the product. Shape notes: ``r`` is ``[n_cell]``.
+    """
+
+    def __init__(self, n_bin: int, far: FarField | None, blocks: list[_Block]) -> None:
+        self.n_bin = n_bin
+        self.far = far
+        self.n_node = far.nodes.n_bin if far is not None else 0
+        self.blocks = blocks
+
+    def prepare(self, bins: NDArray[np.int64], server: NDArray[np.int64],
+                carrier_of_bin: NDArray[np.int64], own: NDArray[np.float64]) -> _Prepared:
+        car = carrier_of_bin[bins]
+        groups = []
+        for f in np.unique(car):
+            pos = np.flatnonzero(car == f)
+            b = bins[pos]
+            if self.far is not None:
+                n00, fx, fy = (a[b] for a in self.far.bin_corner)
+                w = np.stack([(1.0 - fx) * (1.0 - fy), fx * (1.0 - fy), (1.0 - fx) * fy,
+                              fx * fy])
+            else:
+                n00, w = np.empty(0, np.int64), np.empty((4, 0))
+            groups.append(_Group(int(f), pos, b, n00, w))
+        return _Prepared(bins, server[bins], own[bins], groups)
+
+    def interference(self, r: NDArray[np.float64], prep: _Prepared) -> NDArray[np.float64]:
+        """Co-channel interference (mW) at ``prep.bins`` for utilisation ``r`` (<= 1)."""
+        acc: dict[int, NDArray[np.float64]] = {}
+        for blk in self.blocks:
+            x = r[blk.cols] * blk.mask
+            if not x.any():
+                continue
+            y = blk.mat @ x
+            if blk.carrier in acc:
+                acc[blk.carrier] += y
+            else:
+                acc[blk.carrier] = y
+        out = np.zeros(prep.bins.size)
+        for grp in prep.groups:
+            a = acc.get(grp.carrier)
+            if a is None:
+                continue
+            v = a[grp.bins]
+            if self.far is not None:
+                nodes = a[self.n_bin:]
+                w, n00, nx = grp.w, grp.n00, self.far.nodes.nx
+                v += (w[0] * nodes[n00] + w[1] * nodes[n00 + 1] + w[2] * nodes[n00 + nx]
+                      + w[3] * nodes[n00 + nx + 1])
+            out[grp.pos] = v
+        out -= r[prep.server] * prep.own
+        # The server's own term cancels up to rounding; interference is never negative.
+        return np.maximum(out, 0.0)
+
+
+# --- the assembly --------------------------------------------------------------------------
+@dataclass(eq=False)
+class _Assembly:
+    """Association and interference operator of one twin.
+
+    Public fields (used by calibration, invariants and tests): ``serving`` ``[n_bin]`` (-1 =
+    no cell reaches the bin), ``rsrp_dbm``, ``signal_mw`` and ``noise_mw`` ``[n_bin]``; the
+    link-level views ``link_bin``, ``link_cell``, ``rx_dbm`` ``[n_link]`` (exact links) and
+    ``interf`` ``[n_bin, n_cell]`` (the co-channel power of non-serving cells, mW, far field
+    included) are built on first access.
+    """
+
+    serving: NDArray[np.int64]
+    rsrp_dbm: NDArray[np.float64]
+    signal_mw: NDArray[np.float64]
+    noise_mw: NDArray[np.float64]
+    own_mw: NDArray[np.float64]        # [n_bin] the server's own term in the operator
+    carrier_bin: NDArray[np.int64]     # [n_bin] carrier group of the server, -1 = none
+    best_near: NDArray[np.float64]     # [n_bin] best RSRP + CIO over near links
+    tile_lb: NDArray[np.float64]       # [n_tile] worst best-server RSRP + CIO per tile
+    promoted: dict[int, NDArray[np.int64]]  # cell -> tiles where it has exact outer links
+    links: list[TieredLinks]
+    outer: dict[int, CellLinks]        # cell -> exact links in its promoted tiles
+    rows: pd.DataFrame                 # the cells the assembly was built for
+    tx_dbm: NDArray[np.float64]
+    carrier: NDArray[np.int64]         # [n_cell] carrier group
+    carrier_fc: NDArray[np.float64]    # [n_carrier] GHz
+    op: _Operator
+    grid_n_bin: int
+    _lazy: dict[str, Any] = field(default_factory=dict)
+
+    def _exact_links(self) -> tuple[NDArray[np.int64], NDArray[np.int32], NDArray[np.float64]]:
+        if "links" not in self._lazy:
+            bins, cells, rx = [], [], []
+            for j, tl in enumerate(self.links):
+                parts = [(tl.bins, tl.gain_db)]
+                if j in self.outer:
+                    parts.append((self.outer[j].bins, self.outer[j].gain_db))
+                for b, g in parts:
+                    bins.append(b.astype(np.int64))
+                    cells.append(np.full(b.size, j, dtype=np.int32))
+                    rx.append(self.tx_dbm[j] + g.astype(np.float64))
+            self._lazy["links"] = (_cat(bins, np.int64), _cat(cells, np.int32),
+                                   _cat(rx, np.float64))
+        return self._lazy["links"]
+
+    @property
+    def link_bin(self) -> NDArray[np.int64]:
+        """``[n_link]`` bin of each exact link (links grouped by cell)."""
+        return self._exact_links()[0]
+
+    @property
+    def link_cell(self) -> NDArray[np.int32]:
+        """``[n_link]`` cell of each exact link."""
+        return self._exact_links()[1]
+
+    @property
+    def rx_dbm(self) -> NDArray[np.float64]:
+        """``[n_link]`` received power over the channel of each exact link (dBm)."""
+        return self._exact_links()[2]
+
+    @property
+    def flagged(self) -> NDArray[np.bool_]:
+        """``[n_cell]`` cells with exact links beyond ``near_link_distance_m``."""
+        out = np.zeros(len(self.links), dtype=bool)
+        out[list(self.outer)] = True
+        return out
+
+    @property
+    def interf(self) -> sp.csr_matrix:
+        """``[n_bin, n_cell]`` co-channel received power (mW) of every non-serving cell, as the
+        model uses it (far field interpolated). Built on first access: it holds every link
+        within ``max_link_distance_m``, so it is large for big grids."""
+        if "interf" not in self._lazy:
+            self._lazy["interf"] = self._materialise_interf()
+        return self._lazy["interf"]
+
+    def _materialise_interf(self) -> sp.csr_matrix:
+        far = self.op.far
+        n_bin, n_cell = self.grid_n_bin, len(self.links)
+        rows_, cols_, vals_ = [], [], []
+        for j, tl in enumerate(self.links):
+            p_mw = float(db_to_lin(self.tx_dbm[j]))
+            b = tl.bins.astype(np.int64)
+            v = p_mw * db_to_lin(tl.gain_db)
+            if far is not None and tl.nodes.size:
+                fb = _far_bins(far, tl)
+                fb = np.setdiff1d(fb, b, assume_unique=True)
+                fv = p_mw * _far_values(far, tl, fb)
+                keep = fv > 0
+                b = np.concatenate([b, fb[keep]])
+                v = np.concatenate([v, fv[keep]])
+            co = (self.carrier_bin[b] == self.carrier[j]) & (self.serving[b] != j)
+            rows_.append(b[co])
+            cols_.append(np.full(int(co.sum()), j, dtype=np.int64))
+            vals_.append(v[co])
+        if not rows_:
+            return sp.csr_matrix((n_bin, n_cell))
+        return sp.csr_matrix((np.concatenate(vals_), (np.concatenate(rows_),
+                                                      np.concatenate(cols_))),
+                             shape=(n_bin, n_cell))
+
+
+def _cat(parts: list[NDArray[Any]], dtype: Any) -> NDArray[Any]:
+    return np.concatenate(parts) if parts else np.empty(0, dtype)
+
+
+def _far_bins(far: FarField, tl: TieredLinks) -> NDArray[np.int64]:
+    """The bins whose block has a corner among the cell's lattice nodes."""
+    w = far.nodes.nx
+    bx, by = tl.nodes % w, tl.nodes // w
+    g = far.grid
+    ix0 = max(0, (int(bx.min()) - 1) * far.k)
+    ix1 = min(g.nx - 1, (int(bx.max()) + 1) * far.k)
+    iy0 = max(0, (int(by.min()) - 1) * far.k)
+    iy1 = min(g.ny - 1, (int(by.max()) + 1) * far.k)
+    ix = np.arange(ix0, ix1 + 1)
+    iy = np.arange(iy0, iy1 + 1)
+    return (iy[:, None] * g.nx + ix[None, :]).ravel().astype(np.int64)
+
+
+def _far_values(far: FarField, tl: TieredLinks, bins: NDArray[np.int64]) -> NDArray[np.float64]:
+    dense = np.zeros(far.nodes.n_bin)
+    dense[tl.nodes] = db_to_lin(tl.node_gain_db)
+    return far.interpolate(dense, bins)
+
+
+def _carrier_groups(fc: NDArray[np.float64]) -> tuple[NDArray[np.int64], NDArray[np.float64]]:
+    """Group carriers that are equal up to ``np.isclose`` (co-channel cells)."""
+    uniq = np.unique(fc)
+    reps: list[float] = []
+    for f in uniq:
+        if not reps or not np.isclose(f, reps[-1]):
+            reps.append(float(f))
+    rep = np.array(reps)
+    idx = np.searchsorted(rep, fc, side="right") - 1
+    return np.clip(idx, 0, len(rep) - 1).astype(np.int64), rep
 
 
 class Twin:
@@ -56,7 +352,11 @@ class Twin:
 
     ``Twin(network, demand).run(hour)`` gives a :class:`~twin.state.State`;
     :meth:`what_if` returns a twin of a changed network that reuses every cell's link gains
-    whose geometry did not change.
+    whose geometry did not change, and the parent's association and interference operator
+    everywhere the change does not reach.
+
+    ``timings`` accumulates the seconds spent per stage (``links``, ``association``,
+    ``operator``, ``fixed_point``, ``results``), for benchmarks.
     """
 
     def __init__(self, network: Network, demand: Demand, config: RadioConfig | None = None,
@@ -69,100 +369,552 @@ class Twin:
         # Not `cache or ...`: an empty LinkCache has len 0 and is falsy, yet must be shared.
         self.cache = cache if cache is not None else LinkCache(demand.grid, self.config)
         self._asm: _Assembly | None = None
+        self._parent: Twin | None = None
+        self._recs: list[dict[str, Any]] = []
+        self.timings: dict[str, float] = {}
         cells = network.cells
         self._n_prb = cells["n_prb"].to_numpy(dtype=float)
         self._prb_bw_hz = 12.0 * cells["scs_khz"].to_numpy(dtype=float) * 1e3
         self._layers = cells["mimo_layers"].to_numpy(dtype=float)
         self._bw_hz = cells["bandwidth_mhz"].to_numpy(dtype=float) * 1e6
+        self._tx = cells["tx_power_dbm"].to_numpy(dtype=float)
+        self._cio = cells["cio_db"].to_numpy(dtype=float)
+        self._rs = 10.0 * np.log10(12.0 * self._n_prb)  # RSRP = rx - rs (per resource element)
         if np.any(self._n_prb * self._prb_bw_hz > self._bw_hz * 1.0001):
             i = int(np.argmax(self._n_prb * self._prb_bw_hz > self._bw_hz * 1.0001))
             raise ValidationError("cells", "n_prb x 12 x scs_khz exceeds bandwidth_mhz; check the "
                                   "PRB table (TS 36.101 / 38.101)", cells["cell_id"].iloc[i],
                                   "n_prb")
 
+    def _tick(self, stage: str, t0: float) -> float:
+        t1 = time.perf_counter()
+        self.timings[stage] = self.timings.get(stage, 0.0) + t1 - t0
+        return t1
+
     # ------------------------------------------------------------------------------------
     def what_if(self, network: Network) -> Twin:
-        """A twin of ``network`` (a changed copy of this one) sharing this twin's link cache."""
-        return Twin(network, self.demand, self.config, cache=self.cache)
+        """A twin of ``network`` (a changed copy of this one) sharing this twin's link cache;
+        if this twin is assembled, the new one only redoes what the change reaches."""
+        child = Twin(network, self.demand, self.config, cache=self.cache)
+        child._parent = self
+        return child
 
     @property
     def assembly(self) -> _Assembly:
         if self._asm is None:
-            self._asm = self._assemble()
+            parent, self._parent = self._parent, None
+            base = parent._asm if parent is not None else None
+            t0 = time.perf_counter()
+            rows = self.network.cells_with_sites()
+            self._recs = link_records(rows)
+            links = self.cache.tiered(self._recs)
+            t0 = self._tick("links", t0)
+            asm = self._assemble_incremental(base, rows, links) if base is not None else None
+            self._asm = asm if asm is not None else self._assemble(rows, links, t0)
         return self._asm
 
-    def _assemble(self) -> _Assembly:
-        cfg = self.config
-        n_bin = self.demand.grid.n_bin
-        rows = self.network.cells_with_sites()
-        n_cell = len(rows)
-        blocks = [self.cache.get(rows.iloc[i]) for i in range(n_cell)]
-        counts = np.array([b.bins.size for b in blocks], dtype=np.int64)
-        cell_of_link = np.repeat(np.arange(n_cell, dtype=np.int32), counts)  # [n_link]
-        bins = np.concatenate([b.bins for b in blocks]) if n_cell else np.empty(0, np.int64)
-        gain = np.concatenate([b.gain_db for b in blocks]) if n_cell else np.empty(0, np.float32)
-        # Group links by bin with an O(n_link) CSR conversion (no sort of all links).
-        perm = sp.csr_matrix((np.arange(1, bins.size + 1, dtype=np.float64),
-                              (bins, cell_of_link)), shape=(n_bin, n_cell))
-        order = perm.data.astype(np.int64) - 1
-        indptr = perm.indptr
-        link_cell = cell_of_link[order]
-        link_bin = bins[order]
-        tx = self.network.cells["tx_power_dbm"].to_numpy(dtype=float)
-        cio = self.network.cells["cio_db"].to_numpy(dtype=float)
-        rx_dbm = tx[link_cell] + gain[order].astype(np.float64)  # [n_link]
-        rsrp = rx_dbm - 10.0 * np.log10(12.0 * self._n_prb[link_cell])
-        score = rsrp + cio[link_cell]
-        # Best server per bin: max of (RSRP + CIO) over each bin's links.
-        nonempty = np.flatnonzero(np.diff(indptr) > 0)
-        starts = indptr[nonempty]
-        best = np.full(n_bin, -np.inf)
-        best[nonempty] = np.maximum.reduceat(score, starts)
-        is_best = score >= best[link_bin]
-        pos = np.where(is_best, np.arange(score.size), score.size)
-        first = np.full(n_bin, -1, dtype=np.int64)
-        first[nonempty] = np.minimum.reduceat(pos, starts)
-        self._break_ties(first, is_best, link_bin, link_cell, rows)
-        serving = np.full(n_bin, -1, dtype=np.int64)
-        serving[nonempty] = link_cell[first[nonempty]]
-        rsrp_bin = np.full(n_bin, -np.inf)
-        rsrp_bin[nonempty] = rsrp[first[nonempty]]
-        signal = np.zeros(n_bin)
-        signal[nonempty] = 10.0 ** (rx_dbm[first[nonempty]] / 10.0)
-        # Interference: links of other cells on the server's carrier.
-        fc = self.network.cells["fc_ghz"].to_numpy(dtype=float)
-        srv_of_link = serving[link_bin]
-        co = (link_cell != srv_of_link) & (srv_of_link >= 0)
-        co &= np.isclose(fc[link_cell], fc[np.maximum(srv_of_link, 0)])
-        interf = sp.csr_matrix((10.0 ** (rx_dbm[co] / 10.0), (link_bin[co], link_cell[co])),
-                               shape=(n_bin, n_cell))
-        noise_dbm = (cfg.thermal_noise_dbm_hz + cfg.noise_figure_db
-                     + 10.0 * np.log10(self._bw_hz[np.maximum(serving, 0)]))
-        noise = 10.0 ** (noise_dbm / 10.0)
-        return _Assembly(link_cell, link_bin, rx_dbm, serving, rsrp_bin, signal, interf, noise)
+    # --- association ------------------------------------------------------------------------
+    def _max_pass(self, entries: Iterable[tuple[int, NDArray[Any], NDArray[np.float32]]],
+                  best: NDArray[np.float64], loc: NDArray[np.int64] | None, outer: bool = False
+                  ) -> list[_Kept]:
+        """Raise ``best`` (RSRP + CIO, per output bin) with each cell's links; returns the
+        links kept for :meth:`_resolve`.
 
-    def _break_ties(self, first: NDArray[np.int64], is_best: NDArray[np.bool_],
-                    link_bin: NDArray[np.int64], link_cell: NDArray[np.int32],
-                    rows: pd.DataFrame) -> None:
-        """Exact ties of RSRP + CIO happen where the 3GPP pattern is at its 30 dB floor for
-        several sectors of one site (under the mast). Give such bins to the sector whose
-        boresight is closest to the bin's bearing instead of to the lowest cell index."""
-        n_best = np.bincount(link_bin[is_best], minlength=first.size)
-        tied = np.flatnonzero(is_best & (n_best[link_bin] > 1))  # links, grouped by bin
-        if tied.size == 0:
-            return
-        grid = self.demand.grid
-        cb = link_bin[tied]
-        cc = link_cell[tied]
-        dx = grid.x0_m + (cb % grid.nx) * grid.spacing_m - rows["x_m"].to_numpy()[cc]
-        dy = grid.y0_m + (cb // grid.nx) * grid.spacing_m - rows["y_m"].to_numpy()[cc]
-        bearing = np.degrees(np.arctan2(dx, dy))
-        off = np.abs((bearing - rows["azimuth_deg"].to_numpy()[cc] + 180.0) % 360.0 - 180.0)
-        off = np.where(rows["antenna"].to_numpy()[cc] == "omni", 0.0, off)
-        order = np.lexsort((off, cb))  # by bin, then by offset
-        keep = np.ones(order.size, dtype=bool)
-        keep[1:] = cb[order][1:] != cb[order][:-1]
-        first[cb[order][keep]] = tied[order][keep]
+        ``loc`` maps grid bins to output positions (-1 = not wanted); None = identity.
+        """
+        kept = []
+        tx, rs, cio = self._tx, self._rs, self._cio
+        for j, bins, gain in entries:
+            if loc is not None:
+                lb = loc[bins]
+                m = lb >= 0
+                if not m.any():
+                    continue
+                b, g = lb[m], gain[m]
+            else:
+                b, g = bins, gain
+            # Same operation order as RSRP = (tx + g) - rs, score = RSRP + CIO everywhere.
+            sc = ((tx[j] + g.astype(np.float64)) - rs[j]) + cio[j]
+            upd = sc > best[b]
+            best[b[upd]] = sc[upd]
+            kept.append(_Kept(j, b, sc, g, outer))
+        return kept
+
+    def _resolve(self, kept: list[_Kept], best: NDArray[np.float64],
+                 out_bins: NDArray[np.int64] | None
+                 ) -> tuple[NDArray[np.int64], NDArray[np.float64], NDArray[np.bool_]]:
+        """Server, its received power (dBm) and whether it is an outer (beyond the near zone)
+        link, per output bin, from the kept links that reach ``best``.
+
+        Exact ties of RSRP + CIO happen where the 3GPP pattern is at its 30 dB floor for
+        several sectors of one site (under the mast). Such bins go to the sector whose
+        boresight is closest to the bin's bearing (then to the lowest cell index) instead of
+        to the lowest cell index.
+        """
+        n_out = best.size
+        qb, qc, qr, qo = [], [], [], []
+        for k in kept:
+            eq = k.score == best[k.bins]
+            if eq.any():
+                n = int(eq.sum())
+                qb.append(k.bins[eq])
+                qc.append(np.full(n, k.cell, dtype=np.int64))
+                qr.append(self._tx[k.cell] + k.gain[eq].astype(np.float64))
+                qo.append(np.full(n, k.outer))
+        srv = np.full(n_out, -1, dtype=np.int64)
+        rx = np.full(n_out, -np.inf)
+        is_outer = np.zeros(n_out, dtype=bool)
+        if not qb:
+            return srv, rx, is_outer
+        cb, cc, cr, co = (np.concatenate(qb), np.concatenate(qc), np.concatenate(qr),
+                          np.concatenate(qo))
+        count = np.bincount(cb, minlength=n_out)
+        pick = np.flatnonzero(count[cb] == 1)
+        tied = np.flatnonzero(count[cb] > 1)
+        if tied.size:
+            tb, tc = cb[tied], cc[tied]
+            gb = tb if out_bins is None else out_bins[tb]
+            grid = self.demand.grid
+            x, y, az, omni = self._mast_arrays()
+            dx = grid.x0_m + (gb % grid.nx) * grid.spacing_m - x[tc]
+            dy = grid.y0_m + (gb // grid.nx) * grid.spacing_m - y[tc]
+            bearing = np.degrees(np.arctan2(dx, dy))
+            off = np.abs((bearing - az[tc] + 180.0) % 360.0 - 180.0)
+            off = np.where(omni[tc], 0.0, off)
+            order = np.lexsort((tc, off, tb))  # by bin, then offset, then cell index
+            first = np.ones(order.size, dtype=bool)
+            first[1:] = tb[order][1:] != tb[order][:-1]
+            pick = np.concatenate([pick, tied[order[first]]])
+        srv[cb[pick]] = cc[pick]
+        rx[cb[pick]] = cr[pick]
+        is_outer[cb[pick]] = co[pick]
+        return srv, rx, is_outer
+
+    def _mast_arrays(self) -> tuple[NDArray[np.float64], NDArray[np.float64],
+                                    NDArray[np.float64], NDArray[np.bool_]]:
+        rows = self.network.cells_with_sites()
+        return (rows["x_m"].to_numpy(dtype=float), rows["y_m"].to_numpy(dtype=float),
+                rows["azimuth_deg"].to_numpy(dtype=float),
+                (rows["antenna"] == "omni").to_numpy())
+
+    # --- the far-field safeguard -------------------------------------------------------------
+    def _tile_min(self, best_near: NDArray[np.float64]) -> NDArray[np.float64]:
+        g = self.demand.grid
+        t = TILE_BINS
+        ty, tx = -(-g.ny // t), -(-g.nx // t)
+        pad = np.full((ty * t, tx * t), np.inf)
+        pad[:g.ny, :g.nx] = best_near.reshape(g.ny, g.nx)
+        return pad.reshape(ty, t, tx, t).min(axis=(1, 3))
+
+    def _tile_shape(self) -> tuple[int, int]:
+        g = self.demand.grid
+        return -(-g.ny // TILE_BINS), -(-g.nx // TILE_BINS)
+
+    def _tile_bins(self, tiles: NDArray[np.int64]) -> NDArray[np.int64]:
+        """All bins of the given tiles (ids ``ty * n_tile_x + tx``), sorted."""
+        g = self.demand.grid
+        t = TILE_BINS
+        n_tx = -(-g.nx // t)
+        ty, tx = tiles // n_tx, tiles % n_tx
+        off = np.arange(t)
+        ix = tx[:, None] * t + off[None, :]  # [n_tile, t]
+        iy = ty[:, None] * t + off[None, :]
+        ids = iy[:, :, None] * g.nx + ix[:, None, :]  # [n_tile, t, t]
+        ok = (ix < g.nx)[:, None, :] & (iy < g.ny)[:, :, None]
+        return np.sort(ids[ok].astype(np.int64))
+
+    def _bin_tiles(self, bins: NDArray[np.int64]) -> NDArray[np.int64]:
+        g = self.demand.grid
+        t = TILE_BINS
+        n_tx = -(-g.nx // t)
+        return np.unique((bins // g.nx) // t * n_tx + (bins % g.nx) // t)
+
+    def _candidates(self, rows: pd.DataFrame, lb: NDArray[np.float64],
+                    tile_ok: NDArray[np.bool_] | None, cells: Iterable[int] | None = None
+                    ) -> tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.float64]]:
+        """(cell, tile, bound) of every cell and tile where the cell's best possible
+        RSRP + CIO beyond its near zone reaches ``lb`` (the tile's worst server so far).
+
+        The bound takes the path loss at the tile's nearest point (not nearer than the near
+        distance) and the pattern's least attenuation over the tile's bearings and zenith
+        angles (maximum gain for omni or mechanically tilted antennas). ``tile_ok`` limits
+        the tiles (flat mask), ``cells`` the cells.
+        """
+        far = self.cache.far
+        assert far is not None
+        cfg = self.config
+        g = self.demand.grid
+        t = TILE_BINS
+        ty, tx = lb.shape
+        idx = np.arange(len(rows)) if cells is None else np.asarray(list(cells), dtype=np.int64)
+        empty = (np.empty(0, np.int64), np.empty(0, np.int64), np.empty(0))
+        if idx.size == 0:
+            return empty
+        col = {c: rows[c].to_numpy()[idx] for c in (
+            "x_m", "y_m", "height_m", "fc_ghz", "scenario", "antenna_gain_dbi", "azimuth_deg",
+            "elec_tilt_deg", "h_beamwidth_deg", "v_beamwidth_deg", "antenna", "mech_tilt_deg")}
+        x, y = col["x_m"].astype(float), col["y_m"].astype(float)
+        h, fc = col["height_m"].astype(float), col["fc_ghz"].astype(float)
+        scen = col["scenario"].astype(str)
+        gmax = col["antenna_gain_dbi"].astype(float)
+        sector = (col["antenna"] != "omni") & (col["mech_tilt_deg"].astype(float) == 0.0)
+        offset = (self._tx - self._rs + self._cio)[idx]
+        keys = list(zip(scen.tolist(), h.tolist(), fc.tolist(), strict=True))
+        key_id = {k: n for n, k in enumerate(dict.fromkeys(keys))}
+        kid = np.array([key_id[k] for k in keys])
+        pl_near = np.array([float(mast_path_loss_db(k[0], np.array([far.near_m]), k[1],
+                                                    cfg.ue_height_m, k[2], cfg.los_model)[0])
+                            for k in key_id])
+        ub0 = offset + gmax - pl_near[kid] + 1e-6
+        reach = far.max_m
+        side = t * g.spacing_m
+        r_t = int(np.ceil(reach / side)) + 1
+        off = np.arange(-r_t, r_t + 1)
+        cix = np.floor((x - g.x0_m) / side).astype(np.int64)
+        ciy = np.floor((y - g.y0_m) / side).astype(np.int64)
+        lb_flat = lb.ravel()
+        out_c, out_t, out_u = [], [], []
+        chunk = max(1, 200_000 // off.size**2)
+        for c0 in range(0, idx.size, chunk):
+            sl = slice(c0, c0 + chunk)
+            ptx = cix[sl, None, None] + off[None, None, :]
+            pty = ciy[sl, None, None] + off[None, :, None]
+            ok = (ptx >= 0) & (ptx < tx) & (pty >= 0) & (pty < ty)
+            ci, ky, kx = np.nonzero(ok)
+            ci = ci + c0
+            ptx, pty = ptx[ci - c0, 0, kx], pty[ci - c0, ky, 0]
+            tile = pty * tx + ptx
+            lbv = lb_flat[tile]
+            keep = lbv <= ub0[ci]
+            if tile_ok is not None:
+                keep &= tile_ok[tile]
+            ci, ptx, pty, tile, lbv = ci[keep], ptx[keep], pty[keep], tile[keep], lbv[keep]
+            # Nearest and farthest bin centre of each tile from the mast.
+            cx0 = g.x0_m + ptx * t * g.spacing_m
+            cx1 = g.x0_m + np.minimum(ptx * t + t - 1, g.nx - 1) * g.spacing_m
+            cy0 = g.y0_m + pty * t * g.spacing_m
+            cy1 = g.y0_m + np.minimum(pty * t + t - 1, g.ny - 1) * g.spacing_m
+            xm, ym = x[ci], y[ci]
+            dmin = np.hypot(np.maximum(np.maximum(cx0 - xm, xm - cx1), 0.0),
+                            np.maximum(np.maximum(cy0 - ym, ym - cy1), 0.0))
+            dmax = np.hypot(np.maximum(np.abs(cx0 - xm), np.abs(cx1 - xm)),
+                            np.maximum(np.abs(cy0 - ym), np.abs(cy1 - ym)))
+            rel = (dmin <= reach) & (dmax > far.near_m)
+            if not rel.any():
+                continue
+            ci, tile, lbv = ci[rel], tile[rel], lbv[rel]
+            cx0, cx1, cy0, cy1, dmax = cx0[rel], cx1[rel], cy0[rel], cy1[rel], dmax[rel]
+            d_eff = np.maximum(dmin[rel], far.near_m)
+            gain = gmax[ci].copy()
+            sec = sector[ci]
+            if sec.any():
+                cs = ci[sec]
+                gain[sec] -= _attenuation_bound(
+                    x[cs], y[cs], cx0[sec], cx1[sec], cy0[sec], cy1[sec], d_eff[sec], dmax[sec],
+                    h[cs] - cfg.ue_height_m, col["azimuth_deg"][cs].astype(float),
+                    col["elec_tilt_deg"][cs].astype(float),
+                    col["h_beamwidth_deg"][cs].astype(float),
+                    col["v_beamwidth_deg"][cs].astype(float))
+            pl = np.empty(ci.size)
+            for k, n in key_id.items():
+                m = kid[ci] == n
+                if m.any():
+                    pl[m] = mast_path_loss_db(k[0], d_eff[m], k[1], cfg.ue_height_m, k[2],
+                                              cfg.los_model)
+            ub = offset[ci] + gain - pl + 1e-6
+            hit = ub >= lbv
+            out_c.append(idx[ci[hit]])
+            out_t.append(tile[hit].astype(np.int64))
+            out_u.append(ub[hit])
+        if not out_c:
+            return empty
+        return (_cat(out_c, np.int64), _cat(out_t, np.int64), _cat(out_u, np.float64))
+
+    def _promote(self, rows: pd.DataFrame, best_near: NDArray[np.float64],
+                 tile_ok: NDArray[np.bool_] | None = None
+                 ) -> tuple[dict[int, list[int]], NDArray[np.float64],
+                            dict[tuple[int, int], CellLinks]]:
+        """Which cells need exact links beyond their near zone, tile by tile.
+
+        For each tile, ``LB`` is the worst (lowest) best-server RSRP + CIO over its bins with
+        every exact link that can matter: starting from the near links, the candidates with
+        the highest bound are computed first and raise ``LB`` until no uncomputed candidate's
+        bound reaches it. A cell is promoted in a tile when its bound reaches the final
+        ``LB``; it then has exact links to the tile's bins beyond its near zone. The result
+        depends on the network only, not on the order of the work.
+
+        Returns ``(tiles -> promoted cells, LB per tile (flat), computed pieces)``.
+        """
+        lb0 = self._tile_min(best_near)
+        tile_lb = lb0.ravel().copy()
+        by_tile: dict[int, list[int]] = {}
+        pieces: dict[tuple[int, int], CellLinks] = {}
+        if self.cache.far is None:
+            return by_tile, tile_lb, pieces
+        cand_c, cand_t, cand_u = self._candidates(rows, lb0, tile_ok)
+        if cand_c.size == 0:
+            return by_tile, tile_lb, pieces
+        order = np.lexsort((-cand_u, cand_t))  # by tile, then bound, highest first
+        cand_c, cand_t, cand_u = cand_c[order], cand_t[order], cand_u[order]
+        starts = np.flatnonzero(np.r_[True, cand_t[1:] != cand_t[:-1]])
+        ends = np.r_[starts[1:], cand_t.size]
+        tx, rs, cio = self._tx, self._rs, self._cio
+        for s0, s1 in zip(starts.tolist(), ends.tolist(), strict=True):
+            tile = int(cand_t[s0])
+            cs, us = cand_c[s0:s1], cand_u[s0:s1]
+            bins_t = self._tile_bins(np.array([tile]))
+            best_t = best_near[bins_t].copy()
+            lb = float(best_t.min())
+            done = np.zeros(cs.size, dtype=bool)
+            while True:
+                todo = np.flatnonzero(~done & (us >= lb))
+                if todo.size == 0:
+                    break
+                for i in todo[:PROMOTE_BATCH].tolist():
+                    j = int(cs[i])
+                    piece = self.cache.outer(self._recs[j], bins_t, tile)
+                    pieces[(j, tile)] = piece
+                    done[i] = True
+                    if piece.bins.size:
+                        sc = ((tx[j] + piece.gain_db.astype(np.float64)) - rs[j]) + cio[j]
+                        pos = np.searchsorted(bins_t, piece.bins)
+                        best_t[pos] = np.maximum(best_t[pos], sc)
+                lb = float(best_t.min())
+            tile_lb[tile] = lb
+            keep = [int(cs[i]) for i in np.flatnonzero(done & (us >= lb)).tolist()
+                    if pieces[(int(cs[i]), tile)].bins.size]
+            if keep:
+                by_tile[tile] = keep
+        return by_tile, tile_lb, pieces
+
+    def _outer_links(self, rows: pd.DataFrame, by_tile: dict[int, list[int]],
+                     pieces: dict[tuple[int, int], CellLinks]
+                     ) -> tuple[dict[int, NDArray[np.int64]], dict[int, CellLinks]]:
+        """Promoted tiles and the exact outer links per cell, from the tiles' promotions."""
+        tiles_of: dict[int, list[int]] = {}
+        for tile, cs in by_tile.items():
+            for j in cs:
+                tiles_of.setdefault(j, []).append(tile)
+        promoted: dict[int, NDArray[np.int64]] = {}
+        outer: dict[int, CellLinks] = {}
+        for j in sorted(tiles_of):
+            tiles = np.sort(np.array(tiles_of[j], dtype=np.int64))
+            promoted[j] = tiles
+            got = []
+            for tile in tiles.tolist():
+                p = pieces.get((j, tile))
+                if p is None:
+                    p = self.cache.outer(self._recs[j], self._tile_bins(np.array([tile])), tile)
+                got.append(p)
+            outer[j] = CellLinks(bins=np.concatenate([p.bins for p in got]),
+                                 gain_db=np.concatenate([p.gain_db for p in got]))
+        return promoted, outer
+
+    def _own_mw(self, serving: NDArray[np.int64], is_outer: NDArray[np.bool_],
+                signal: NDArray[np.float64], links: list[TieredLinks],
+                out_bins: NDArray[np.int64] | None) -> NDArray[np.float64]:
+        """The server's own term of the interference operator per output bin: its exact
+        signal, or for a server beyond its near zone the far-field value the operator holds."""
+        own = signal.copy()
+        far = self.cache.far
+        if far is None or not is_outer.any():
+            return own
+        for j in np.unique(serving[is_outer]):
+            pos = np.flatnonzero(is_outer & (serving == j))
+            b = pos if out_bins is None else out_bins[pos]
+            own[pos] = 10.0 ** (self._tx[j] / 10.0) * _far_values(far, links[j], b)
+        return own
+
+    # --- full assembly -------------------------------------------------------------------------
+    def _assemble(self, rows: pd.DataFrame, links: list[TieredLinks], t0: float) -> _Assembly:
+        n_bin = self.demand.grid.n_bin
+        n_cell = len(rows)
+        best = np.full(n_bin, -np.inf)
+        kept = self._max_pass(((j, tl.bins, tl.gain_db) for j, tl in enumerate(links)),
+                              best, None)
+        best_near = best.copy()
+        by_tile, tile_lb, pieces = self._promote(rows, best_near)
+        promoted, outer = self._outer_links(rows, by_tile, pieces)
+        del pieces
+        kept += self._max_pass(((j, ol.bins, ol.gain_db) for j, ol in outer.items()), best,
+                               None, outer=True)
+        serving, rx, is_outer = self._resolve(kept, best, None)
+        del kept
+        carrier, carrier_fc = _carrier_groups(self.network.cells["fc_ghz"].to_numpy(float))
+        arrays = self._bin_arrays(serving, rx, carrier)
+        arrays["own_mw"] = self._own_mw(serving, is_outer, arrays["signal_mw"], links, None)
+        t0 = self._tick("association", t0)
+        blocks = self._blocks(np.arange(n_cell), links, carrier)
+        op = _Operator(n_bin, self.cache.far, blocks)
+        self._tick("operator", t0)
+        return _Assembly(serving=serving, **arrays, best_near=best_near, tile_lb=tile_lb,
+                         promoted=promoted, links=list(links), outer=outer, rows=rows,
+                         tx_dbm=self._tx, carrier=carrier, carrier_fc=carrier_fc, op=op,
+                         grid_n_bin=n_bin)
+
+    def _bin_arrays(self, serving: NDArray[np.int64], rx: NDArray[np.float64],
+                    carrier: NDArray[np.int64]) -> dict[str, NDArray[Any]]:
+        cfg = self.config
+        has = serving >= 0
+        srv = np.maximum(serving, 0)
+        rsrp = np.where(has, rx - self._rs[srv], -np.inf)
+        signal = np.where(has, 10.0 ** (rx / 10.0), 0.0)
+        noise_dbm = (cfg.thermal_noise_dbm_hz + cfg.noise_figure_db
+                     + 10.0 * np.log10(self._bw_hz[srv]))
+        return {"rsrp_dbm": rsrp, "signal_mw": signal, "noise_mw": 10.0 ** (noise_dbm / 10.0),
+                "carrier_bin": np.where(has, carrier[srv], -1)}
+
+    def _blocks(self, cols: NDArray[np.int64], links: list[TieredLinks],
+                carrier: NDArray[np.int64]) -> list[_Block]:
+        """Operator columns of ``cols``, one block per carrier (filled in place: the arrays
+        are the largest of the twin)."""
+        n_bin = self.demand.grid.n_bin
+        far = self.cache.far
+        n_rows = n_bin + (far.nodes.n_bin if far is not None else 0)
+        blocks = []
+        for f in np.unique(carrier[cols]):
+            cf = cols[carrier[cols] == f]
+            counts = np.array([links[j].bins.size + links[j].nodes.size for j in cf],
+                              dtype=np.int64)
+            indptr = np.zeros(cf.size + 1, dtype=np.int64)
+            np.cumsum(counts, out=indptr[1:])
+            data = np.empty(int(indptr[-1]))
+            indices = np.empty(int(indptr[-1]), dtype=np.int32)
+            for k, j in enumerate(cf.tolist()):
+                tl = links[j]
+                p_mw = 10.0 ** (self._tx[j] / 10.0)
+                s0, n = int(indptr[k]), tl.bins.size
+                near = data[s0:s0 + n]
+                np.multiply(tl.gain_db, LN10_10, out=near)
+                np.exp(near, out=near)
+                if tl.far_lin is not None:
+                    # Near bins: exact gain = (exact - far field) + far field via the nodes.
+                    np.subtract(near, tl.far_lin, out=near)
+                near *= p_mw
+                indices[s0:s0 + n] = tl.bins
+                if tl.nodes.size:
+                    nodes = data[s0 + n:int(indptr[k + 1])]
+                    np.multiply(tl.node_gain_db, LN10_10, out=nodes)
+                    np.exp(nodes, out=nodes)
+                    nodes *= p_mw
+                    np.add(tl.nodes, n_bin, out=indices[s0 + n:int(indptr[k + 1])])
+            mat = sp.csc_matrix((data, indices, indptr), shape=(n_rows, cf.size))
+            blocks.append(_Block(int(f), cf.astype(np.int64), np.ones(cf.size), mat))
+        return blocks
+
+    # --- what-if assembly ----------------------------------------------------------------------
+    def _assemble_incremental(self, base: _Assembly, rows: pd.DataFrame,
+                              links: list[TieredLinks]) -> _Assembly | None:
+        """Reuse ``base`` (the parent's assembly) outside the reach of the changed cells, or
+        None when a full assembly is simpler (cells removed or reordered, many changes, a new
+        carrier)."""
+        t0 = time.perf_counter()
+        n_old, n_new = len(base.rows), len(rows)
+        if n_new < n_old or n_old == 0:
+            return None
+        if not np.array_equal(rows["cell_id"].to_numpy()[:n_old],
+                              base.rows["cell_id"].to_numpy()):
+            return None
+        changed = np.ones(n_new, dtype=bool)
+        changed[:n_old] = False
+        for c in MODEL_COLUMNS:
+            changed[:n_old] |= rows[c].to_numpy()[:n_old] != base.rows[c].to_numpy()
+        cset = np.flatnonzero(changed)
+        if cset.size > max(4, INCREMENTAL_MAX_SHARE * n_new):
+            return None
+        carrier, carrier_fc = _carrier_groups(self.network.cells["fc_ghz"].to_numpy(float))
+        if not np.array_equal(carrier_fc, base.carrier_fc):
+            return None
+        if cset.size == 0:
+            return base
+        far = self.cache.far
+        n_bin = self.demand.grid.n_bin
+        near_m = far.near_m if far is not None else self.config.max_link_distance_m
+        # Near links change in the changed cells' old and new near zones only.
+        zone = [base.links[j].bins for j in cset if j < n_old] + [links[j].bins for j in cset]
+        zone_bins = np.unique(np.concatenate(zone).astype(np.int64))
+        loc = np.full(n_bin, -1, dtype=np.int64)
+        loc[zone_bins] = np.arange(zone_bins.size)
+        best_z = np.full(zone_bins.size, -np.inf)
+        self._max_pass(((j, links[j].bins, links[j].gain_db)
+                        for j in self._cells_near(rows, zone_bins, near_m)), best_z, loc)
+        best_near = base.best_near.copy()
+        best_near[zone_bins] = best_z
+        # Tiles whose promotions are redone: those the near zones touch, the changed cells'
+        # old promoted tiles and the tiles where they are candidates now.
+        n_tile = base.tile_lb.size
+        redo = np.zeros(n_tile, dtype=bool)
+        redo[self._bin_tiles(zone_bins)] = True
+        for j in cset:
+            if j < n_old and j in base.promoted:
+                redo[base.promoted[j]] = True
+        if self.cache.far is not None:
+            _, ct, _ = self._candidates(rows, base.tile_lb.reshape(self._tile_shape()), None,
+                                        cells=cset.tolist())
+            redo[ct] = True
+        by_tile, tile_lb_redo, pieces = self._promote(rows, best_near, redo)
+        tile_lb = base.tile_lb.copy()
+        tile_lb[redo] = tile_lb_redo[redo]
+        for j, tiles in base.promoted.items():
+            if not changed[j]:
+                for tile in tiles[~redo[tiles]].tolist():
+                    by_tile.setdefault(tile, []).append(j)
+        promoted, outer = self._outer_links(rows, by_tile, pieces)
+        del pieces
+        win = self._tile_bins(np.flatnonzero(redo))
+        loc[:] = -1
+        loc[win] = np.arange(win.size)
+        new_links = list(links)
+        best_w = np.full(win.size, -np.inf)
+        kept = self._max_pass(((j, new_links[j].bins, new_links[j].gain_db)
+                               for j in self._cells_near(rows, win, near_m)), best_w, loc)
+        if outer:
+            reach = far.max_m if far is not None else near_m
+            near_win = set(self._cells_near(rows, win, reach))
+            kept += self._max_pass(((j, outer[j].bins, outer[j].gain_db)
+                                    for j in sorted(near_win & set(outer))), best_w, loc,
+                                   outer=True)
+        srv_w, rx_w, outer_w = self._resolve(kept, best_w, win)
+        del kept
+        serving = base.serving.copy()
+        serving[win] = srv_w
+        arrays = {k: getattr(base, k).copy() for k in ("rsrp_dbm", "signal_mw", "noise_mw",
+                                                        "carrier_bin", "own_mw")}
+        upd = self._bin_arrays(srv_w, rx_w, carrier)
+        upd["own_mw"] = self._own_mw(srv_w, outer_w, upd["signal_mw"], new_links, win)
+        for k, v in upd.items():
+            arrays[k][win] = v
+        t0 = self._tick("association", t0)
+        # Operator: the parent's blocks with the changed columns switched off, plus new ones.
+        blocks = []
+        for blk in base.op.blocks:
+            gone = changed[blk.cols]
+            if gone.any():
+                blk = _Block(blk.carrier, blk.cols, np.where(gone, 0.0, blk.mask), blk.mat)
+            if blk.mask.any():
+                blocks.append(blk)
+        blocks += self._blocks(cset.astype(np.int64), new_links, carrier)
+        if np.bincount([b.carrier for b in blocks]).max() > MAX_BLOCKS_PER_CARRIER:
+            blocks = self._blocks(np.arange(n_new), new_links, carrier)
+        op = _Operator(n_bin, far, blocks)
+        self._tick("operator", t0)
+        return _Assembly(serving=serving, **arrays, best_near=best_near, tile_lb=tile_lb,
+                         promoted=promoted, links=new_links, outer=outer, rows=rows,
+                         tx_dbm=self._tx, carrier=carrier, carrier_fc=carrier_fc, op=op,
+                         grid_n_bin=n_bin)
+
+    def _cells_near(self, rows: pd.DataFrame, win: NDArray[np.int64], dist_m: float
+                    ) -> list[int]:
+        """Cells whose mast is within ``dist_m`` of the bounding box of ``win``."""
+        g = self.demand.grid
+        ix, iy = win % g.nx, win // g.nx
+        x0, x1 = g.x0_m + ix.min() * g.spacing_m, g.x0_m + ix.max() * g.spacing_m
+        y0, y1 = g.y0_m + iy.min() * g.spacing_m, g.y0_m + iy.max() * g.spacing_m
+        x = rows["x_m"].to_numpy(dtype=float)
+        y = rows["y_m"].to_numpy(dtype=float)
+        dx = np.maximum(np.maximum(x0 - x, x - x1), 0.0)
+        dy = np.maximum(np.maximum(y0 - y, y - y1), 0.0)
+        return np.flatnonzero(np.hypot(dx, dy) <= dist_m + g.spacing_m).tolist()
 
     # ------------------------------------------------------------------------------------
     def run(self, hour: int | None = None, warm_start: NDArray[np.float64] | None = None
@@ -182,22 +934,24 @@ class Twin:
         """Run the twin on an explicit offered-traffic map ``[n_bin]`` (Mbit/s); ``hour`` is
         only a label. Used by calibration, which rescales the map between runs."""
         load = self.load_operator(offered)
+        t0 = time.perf_counter()
         cfg = self.config
         n_cell = len(self.network.cells)
         rho = np.zeros(n_cell) if warm_start is None else np.asarray(warm_start, float).copy()
         if rho.shape != (n_cell,) or not np.isfinite(rho).all():
             rho = np.zeros(n_cell)
-        residual = np.inf
-        iterations = 0
-        converged = False
-        for iterations in range(1, cfg.max_iterations + 1):  # noqa: B007
-            new = load(rho)
-            residual = float(np.max(np.abs(new - rho))) if n_cell else 0.0
-            rho = new
-            if residual < cfg.tolerance:
-                converged = True
-                break
-        return self._state(hour, np.asarray(offered, dtype=float), rho, converged, residual, iterations)
+        warm = warm_start is not None and bool(np.any(rho != 0.0))
+        if warm:
+            rho, converged, residual, iterations = _anderson(load, rho, cfg.tolerance,
+                                                             cfg.max_iterations)
+        else:
+            rho, converged, residual, iterations = _plain(load, rho, cfg.tolerance,
+                                                          cfg.max_iterations)
+        t0 = self._tick("fixed_point", t0)
+        st = self._state(hour, np.asarray(offered, dtype=float), rho, converged, residual,
+                         iterations)
+        self._tick("results", t0)
+        return st
 
     def _state(self, hour: int, offered: NDArray[np.float64], rho: NDArray[np.float64],
                converged: bool, residual: float, iterations: int) -> State:
@@ -208,8 +962,11 @@ class Twin:
         n_cell = len(cells)
         has = asm.serving >= 0
         srv = np.maximum(asm.serving, 0)
-        interf = asm.interf @ np.minimum(rho, 1.0)  # [n_bin]
-        sinr_lin = np.where(has, asm.signal_mw / (interf + asm.noise_mw), 0.0)
+        served_bins = np.flatnonzero(has)
+        prep = asm.op.prepare(served_bins, asm.serving, asm.carrier_bin, asm.own_mw)
+        sinr_lin = np.zeros(n_bin)
+        sinr_lin[served_bins] = asm.signal_mw[served_bins] / (
+            asm.op.interference(np.minimum(rho, 1.0), prep) + asm.noise_mw[served_bins])
         with np.errstate(divide="ignore"):
             sinr_db = np.where(has, 10.0 * np.log10(sinr_lin), -np.inf)
         peak_rate = spectral_efficiency(sinr_lin, self._layers[srv], cfg) * self._n_prb[srv] \
@@ -277,16 +1034,17 @@ class Twin:
             raise ValidationError("demand", "offered traffic must be a finite, non-negative "
                                   f"map of {self.demand.grid.n_bin} bins")
         act = np.flatnonzero((asm.serving >= 0) & (offered > 0))  # bins that load a cell
-        srv = asm.serving[act]
+        prep = asm.op.prepare(act, asm.serving, asm.carrier_bin, asm.own_mw)
+        srv = prep.server
         d_bps = offered[act] * 1e6
-        m_act = asm.interf[act]  # [n_act, n_cell]
         s_act = asm.signal_mw[act]
         n_act = asm.noise_mw[act]
         layers = self._layers[srv]  # [n_act]
         prb_bw = self._prb_bw_hz[srv]  # [n_act]
+        op = asm.op
 
         def load(rho: NDArray[np.float64]) -> NDArray[np.float64]:
-            sinr = s_act / (m_act @ np.minimum(rho, 1.0) + n_act)
+            sinr = s_act / (op.interference(np.minimum(rho, 1.0), prep) + n_act)
             se = load_spectral_efficiency(sinr, layers, cfg)
             prbs = d_bps / (se * prb_bw)
             return np.bincount(srv, weights=prbs, minlength=n_cell) / self._n_prb
@@ -305,6 +1063,66 @@ class Twin:
                    "busiest_cell": st.kpis["busiest_cell"], "busy_hour": h == busy}
             rows.append(row)
         return pd.DataFrame(rows)
+
+
+def _plain(load: Callable[[NDArray[np.float64]], NDArray[np.float64]],
+           rho: NDArray[np.float64], tol: float, max_it: int
+           ) -> tuple[NDArray[np.float64], bool, float, int]:
+    """Plain iteration ``rho <- f(rho)``; from 0 it increases monotonically to the least
+    fixed point (Siomina & Yuan 2012). Returns (rho, converged, residual, iterations)."""
+    residual = np.inf
+    for it in range(1, max_it + 1):
+        new = load(rho)
+        residual = float(np.max(np.abs(new - rho))) if rho.size else 0.0
+        rho = new
+        if residual < tol:
+            return rho, True, residual, it
+    return rho, False, residual, max_it
+
+
+def _anderson(load: Callable[[NDArray[np.float64]], NDArray[np.float64]],
+              rho: NDArray[np.float64], tol: float, max_it: int, depth: int = ANDERSON_DEPTH
+              ) -> tuple[NDArray[np.float64], bool, float, int]:
+    """Anderson-accelerated iteration (Walker & Ni, SIAM J. Numer. Anal. 2011) for warm
+    starts: the next point mixes the last ``depth`` values of ``f`` so that the residuals
+    ``f(rho) - rho`` cancel in the least-squares sense. The fixed point and the stopping rule
+    (``max |f(rho) - rho| < tol``, return ``f(rho)``) are those of the plain iteration; a
+    step that increases the residual restarts the mixing from a plain step."""
+    if rho.size == 0:
+        return load(rho), True, 0.0, 1
+    xs: list[NDArray[np.float64]] = []
+    gs: list[NDArray[np.float64]] = []
+    fs: list[NDArray[np.float64]] = []
+    x = rho
+    fx = load(x)
+    g = fx - x
+    residual = float(np.max(np.abs(g)))
+    for it in range(1, max_it + 1):
+        if residual < tol:
+            return fx, True, residual, it
+        if it == max_it:
+            break
+        xs.append(x)
+        gs.append(g)
+        fs.append(fx)
+        if len(gs) > depth + 1:
+            del xs[0], gs[0], fs[0]
+        if len(gs) > 1:
+            d_g = np.column_stack([gs[i + 1] - gs[i] for i in range(len(gs) - 1)])
+            d_f = np.column_stack([fs[i + 1] - fs[i] for i in range(len(fs) - 1)])
+            gamma = np.linalg.lstsq(d_g, g, rcond=1e-12)[0]
+            x_new = np.maximum(fx - d_f @ gamma, 0.0)
+        else:
+            x_new = fx
+        f_new = load(x_new)
+        g_new = f_new - x_new
+        r_new = float(np.max(np.abs(g_new)))
+        if r_new > residual and len(gs) > 1:
+            xs.clear()
+            gs.clear()
+            fs.clear()
+        x, fx, g, residual = x_new, f_new, g_new, r_new
+    return fx, False, residual, max_it
 
 
 def run(network: Network, demand: Demand, hour: int | None = None,
