@@ -17,8 +17,10 @@ $(VENV)/.installed: pyproject.toml
 	$(PY) -m pip install -e ".[dev]"
 	touch $@
 
+# The API (127.0.0.1:8000) and the web UI (http://127.0.0.1:8501) together, offline; prints the
+# admin token; Ctrl-C stops both.
 demo: install
-	$(VENV)/bin/celltwin twin --scenario hotspot
+	$(VENV)/bin/celltwin demo
 
 test: install
 	$(VENV)/bin/ruff check .

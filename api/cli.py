@@ -11,7 +11,8 @@ from collections.abc import Sequence
 from twin.errors import CelltwinError
 
 #: Sub-command modules under api.commands, in the order of ``celltwin --help``.
-COMMANDS = ("twin_cmd", "calibrate_cmd", "import_cmd", "plan_cmd", "policy_cmd", "serve_cmd")
+COMMANDS = ("twin_cmd", "calibrate_cmd", "import_cmd", "plan_cmd", "policy_cmd", "serve_cmd",
+            "demo_cmd")
 
 
 def build_parser() -> argparse.ArgumentParser:

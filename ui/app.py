@@ -17,7 +17,10 @@ _ROOT = str(Path(__file__).resolve().parent.parent)
 if _ROOT not in sys.path:
     sys.path.insert(0, _ROOT)
 
-st.set_page_config(page_title="celltwin", page_icon=":material/cell_tower:", layout="wide")
+# The favicon is a local file: Streamlit fetches emoji and :material/: page icons from a CDN.
+st.set_page_config(page_title="celltwin",
+                   page_icon=str(Path(__file__).resolve().parent / "static" / "favicon.png"),
+                   layout="wide")
 
 PAGES = [
     st.Page("pages/network.py", title="Network", icon=":material/map:", default=True),

@@ -84,12 +84,13 @@ def test_api_network_plan_and_export_make_no_remote_connection(
         # the embedded LLM when the planner offers it, else the systematic generator
         proposer = "llm"
         job = api.wait_plan(api.create_plan(net["id"], {
-            "proposer": "llm", "llm_model": "embedded", "max_iterations": 1})["id"], 600)
+            "proposer": "llm", "llm_model": "embedded", "max_iterations": 1})["id"], timeout_s=600)
         if _not_installed(job):
             proposer = "systematic"
             print("LLM proposer not available in this build: planned with the systematic "
                   "generator")
-            job = api.wait_plan(api.create_plan(net["id"], {"max_iterations": 1})["id"], 600)
+            job = api.wait_plan(api.create_plan(net["id"], {"max_iterations": 1})["id"],
+                                timeout_s=600)
         record_property("proposer", proposer)
         assert job["status"] == "done", job.get("error")
         assert job["result"]["peak_after"] < job["result"]["peak_before"]

@@ -43,6 +43,12 @@ def wait_maps(page: Any, n: int, timeout_s: float = 60.0) -> list[int]:
     deadline = time.monotonic() + timeout_s
     counts: list[int] = []
     while time.monotonic() < deadline:
+        # component iframes load lazily: bring each into view, as a user scrolling would
+        for el in page.locator("iframe").all():
+            try:
+                el.scroll_into_view_if_needed(timeout=2_000)
+            except Exception:  # re-rendered while scrolling; the next pass finds it
+                continue
         counts = map_layers(page)
         if len([c for c in counts if c > 0]) >= n:
             return counts

@@ -42,7 +42,7 @@ def main() -> None:
     if rec is None:
         return
     st.markdown("#### Provenance")
-    st.json(rec.get("provenance") or {}, expanded=1)
+    st.json(rec.get("provenance") or {}, expanded=2)
     st.markdown("#### Approvals")
     if rec.get("approvals"):
         st.dataframe(pd.DataFrame(rec["approvals"]), hide_index=True, width="stretch")

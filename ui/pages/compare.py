@@ -46,7 +46,7 @@ def kpi_deltas(res: dict[str, Any]) -> None:
         return
     for col, r in zip(st.columns(len(rows)), rows, strict=True):
         fmt = "{:.0f}" if r["kpi"] == "n_overloaded" else "{:.3f}"
-        col.metric(r["label"], fmt.format(r["after"]), f"{r['delta']:+.3f}",
+        col.metric(r["label"], fmt.format(r["after"]), fmt.replace("{:", "{:+").format(r["delta"]),
                    delta_color="inverse" if r["lower_is_better"] else "normal",
                    help=f"before {fmt.format(r['before'])}")
 

@@ -70,8 +70,7 @@ def run_plan(ctx: PageContext, net: dict[str, Any], params: dict[str, Any]) -> N
 
     def update(job: dict[str, Any]) -> None:
         frac = min(max(float(job.get("progress") or 0.0), 0.0), 1.0)
-        bar.progress(frac, text=f"{job.get('status')}: {job.get('stage', '')} "
-                     f"({frac * 100:.0f} %)")
+        bar.progress(frac, text=f"{_stage(job)} ({frac * 100:.0f} %)")
 
     try:
         job = ctx.client.wait_plan(pid, update)
@@ -79,7 +78,13 @@ def run_plan(ctx: PageContext, net: dict[str, Any], params: dict[str, Any]) -> N
         show_error(exc, "following the plan")
         return
     cancel_note.empty()
-    bar.progress(1.0, text=f"{job.get('status')}: {job.get('stage', '')}")
+    bar.progress(1.0, text=_stage(job))
+
+
+def _stage(job: dict[str, Any]) -> str:
+    """``status: stage`` without repeating the status when the stage starts with it."""
+    status, stage = str(job.get("status", "")), str(job.get("stage", ""))
+    return stage if stage.startswith(status) else f"{status}: {stage}"
 
 
 def show_result(ctx: PageContext, net: dict[str, Any], job: dict[str, Any]) -> None:
@@ -163,7 +168,7 @@ def main() -> None:
     if not job or job.get("network_id") != net["id"]:
         return
     if job.get("status") in ("queued", "running"):
-        st.progress(float(job.get("progress") or 0.0), text=f"{job['status']}: {job['stage']}")
+        st.progress(float(job.get("progress") or 0.0), text=_stage(job))
         c = st.columns(2)
         if c[0].button("Refresh"):
             st.rerun()
