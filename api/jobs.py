@@ -2,10 +2,13 @@
 
 A job is one plan row. The request inserts it (``queued``) and hands its id to a
 :class:`JobRunner`; a worker runs :func:`run_plan_job`, which talks to the world only through
-the database, so the same function runs in a thread, in a worker process
-(``CELLTWIN_JOB_BACKEND=process``, the default: planning is CPU-bound Python and must not
-starve the request threads of the GIL) or on a Dask cluster (``dask``: the jobs go to the
-scheduler; what-ifs inside a job run there too).
+the database, so the same function runs in a worker process (``CELLTWIN_JOB_BACKEND=process``,
+the default: planning is CPU-bound Python and must not starve the request threads of the
+GIL; the workers run at nice ``CELLTWIN_JOB_NICE``, default 10, so that reads stay responsive
+on a busy machine) or in a thread (``thread``: tests, small deployments). With a Dask
+scheduler (``CELLTWIN_DASK_SCHEDULER``, backend ``dask``) each job runs in a thread of the
+server and sends its what-ifs, the heavy part, to the cluster (the planner's
+``DaskExecutor``): Dask workers need the code, not the database.
 
 * **Progress**: the worker writes ``progress`` (0..1) and ``stage`` after each planner stage,
   one short transaction each (SQLite: WAL journal and a busy timeout, see
@@ -221,7 +224,6 @@ class JobRunner:
         self.db_url = settings.db_url
         self._lock = threading.Lock()
         self._pool: Executor | None = None
-        self._client: Any = None
         self._futures: dict[str, Any] = {}
 
     @property
@@ -232,7 +234,7 @@ class JobRunner:
         with self._lock:
             if self._pool is None:
                 n = self.settings.workers
-                if self.backend == "thread":
+                if self.backend in ("thread", "dask"):
                     self._pool = ThreadPoolExecutor(n, thread_name_prefix="celltwin-plan")
                 else:
                     # spawn: a fork of a threaded server process can inherit held locks
@@ -244,20 +246,12 @@ class JobRunner:
     def submit(self, plan_id: str) -> None:
         args = (plan_id, self.db_url, str(self.settings.data_dir.resolve()),
                 self.settings.dask_scheduler)
-        if self.backend == "dask":
-            if self._client is None:
-                import distributed
-
-                self._client = distributed.Client(self.settings.dask_scheduler,
-                                                  timeout="20s")
-            fut = self._client.submit(run_plan_job, *args, pure=False, key=f"plan-{plan_id}")
-        else:
-            try:
-                fut = self._executor().submit(run_plan_job, *args)
-            except (BrokenProcessPool, RuntimeError):
-                with self._lock:
-                    self._pool = None  # a worker died: start a fresh pool
-                fut = self._executor().submit(run_plan_job, *args)
+        try:
+            fut = self._executor().submit(run_plan_job, *args)
+        except (BrokenProcessPool, RuntimeError):
+            with self._lock:
+                self._pool = None  # a worker died: start a fresh pool
+            fut = self._executor().submit(run_plan_job, *args)
         self._futures[plan_id] = fut
         fut.add_done_callback(lambda f, pid=plan_id: self._done(pid, f))
 
@@ -303,9 +297,6 @@ class JobRunner:
             for p in procs:
                 if p.is_alive():
                     p.terminate()
-        if self._client is not None:
-            self._client.close()
-            self._client = None
         ids: list[str] = []
         try:
             with transaction(get_engine(self.db_url)) as s:

@@ -8,7 +8,7 @@
 | ``CELLTWIN_TOKENS_FILE`` | unset | the same entries, one per line (``#`` comments) |
 | ``CELLTWIN_MAX_UPLOAD_MB`` | ``20`` | largest request body accepted (413 above) |
 | ``CELLTWIN_WORKERS`` | ``2`` | planning jobs run at once |
-| ``CELLTWIN_JOB_BACKEND`` | ``process`` | ``process`` (a pool of worker processes), ``thread``, or ``dask`` |
+| ``CELLTWIN_JOB_BACKEND`` | ``process`` | ``process`` (a pool of worker processes), ``thread``, or ``dask`` (jobs in threads, what-ifs on the cluster) |
 | ``CELLTWIN_JOB_NICE`` | ``10`` | nice value of planning worker processes (0: same priority) |
 | ``CELLTWIN_DASK_SCHEDULER`` | unset | address of a Dask scheduler (implies the ``dask`` backend) |
 | ``CELLTWIN_STATE_CACHE`` | ``64`` | twin states (network, hour) kept in memory |
@@ -24,7 +24,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from twin.errors import InputFileError
 
@@ -46,6 +46,13 @@ class Settings(BaseModel):
     job_nice: int = Field(10, ge=0, le=19)
     dask_scheduler: str | None = None
     state_cache: int = Field(64, ge=0)
+
+    @model_validator(mode="after")
+    def _dask_needs_a_scheduler(self) -> Settings:
+        if self.job_backend == "dask" and not self.dask_scheduler:
+            raise ValueError("job_backend 'dask' needs CELLTWIN_DASK_SCHEDULER (the scheduler's "
+                             "address, e.g. tcp://10.0.0.5:8786)")
+        return self
 
     @property
     def db_url(self) -> str:

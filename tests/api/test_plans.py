@@ -227,3 +227,25 @@ def test_cancel_queued_and_running(tmp_path: Path) -> None:
         events = [e["action"] for e in c.get(f"/api/v1/plans/{first}/audit",
                                              headers=auth("viewer")).json()["events"]]
         assert events == ["plan.create", "plan.cancel", "plan.cancelled"]
+
+
+def test_concurrent_plans_do_not_interfere(client: TestClient, hotspot_id: str) -> None:
+    """Four jobs at once (two worker threads sharing the network's twin) while the state is
+    read: each ends done with its own parameters; the database stays consistent."""
+    limits = [1, 2, 3, 1]
+    ids = [start(client, hotspot_id, {**QUICK_PLAN, "max_actions": k}) for k in limits]
+    for _ in range(5):
+        assert client.get(f"/api/v1/networks/{hotspot_id}/state?hour=12",
+                          headers=auth("viewer")).status_code == 200
+    ends = [wait_plan(client, pid) for pid in ids]
+    peaks = set()
+    for k, end in zip(limits, ends, strict=True):
+        assert end["status"] == "done", end
+        assert end["params"]["max_actions"] == k and end["result"]["max_actions"] == k
+        assert len(end["result"]["actions"]) <= k
+        peaks.add(round(end["result"]["peak_before"], 9))
+    assert len(peaks) == 1  # the same network before the plan, whatever ran beside it
+    engine = client.app.state.engine  # type: ignore[attr-defined]
+    with engine.connect() as conn:
+        assert conn.exec_driver_sql("PRAGMA integrity_check").scalar() == "ok"
+        assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
