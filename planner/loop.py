@@ -8,10 +8,12 @@
 3. **Select**: the MILP (:mod:`planner.milp`) within budget, action limit and policy rows.
 4. **Verify**: the full twin with all chosen actions at once (:mod:`planner.verify`).
    The plan is accepted when the verified peak meets the target *and* the linear model
-   predicted every cell within ``tolerance``. Otherwise the verified plan becomes the new
-   reference: sensitivities are recomputed relative to it (and new candidates proposed
-   around cells that became hot), every verified plan is excluded by a no-good cut, and
-   once a plan meets the target only cheaper plans are searched for.
+   predicted every cell within ``tolerance``. Otherwise every verified plan is excluded by a
+   no-good cut; a plan better than the reference becomes the new reference: sensitivities
+   are recomputed relative to it (and new candidates proposed around cells that became
+   hot). A trust region bounds how many changes a round may make from the reference:
+   halved after an inaccurate prediction (the model is exact one change away), doubled
+   after an accurate one. Once a plan meets the target only cheaper plans are searched for.
 
 The loop stops after ``max_iterations`` rounds or when the model has nothing new to offer; the
 best verified plan wins (meets the target at the lowest cost; else the lowest peak). Every
@@ -28,7 +30,7 @@ from typing import Any, Literal
 
 import numpy as np
 
-from planner.actions import _Action, action_to_json, check_targets, describe
+from planner.actions import _Action, action_to_json, check_targets, describe, split_cell_ids
 from planner.candidates import (
     Candidate,
     GeneratorOptions,
@@ -41,7 +43,7 @@ from planner.costs import CostCatalogue
 from planner.executors import Executor, make_executor
 from planner.milp import MilpResult, MilpSettings, solve_selection
 from planner.plan import DEFAULT_BUDGET_EUR, DEFAULT_MAX_ACTIONS, DEFAULT_TARGET, Plan, clean
-from planner.policy_gate import check_plan, filter_candidates, linear_constraints
+from planner.policy_gate import check_plan, filter_candidates, harm_limit, linear_constraints
 from planner.sensitivity import Linearisation, linearise
 from planner.verify import Verification, cell_rows, verify
 from planner.whatif import WhatIfContext
@@ -52,7 +54,7 @@ from twin.state import State
 
 RATIONALE_MAX = 300
 #: Stop after this many rounds without a better verified plan.
-STALL_ROUNDS = 2
+STALL_ROUNDS = 3
 STALL_TOLERANCE = 1e-3
 
 
@@ -68,11 +70,16 @@ class PlannerSettings:
         solver: ``cbc`` or ``highs``.
         max_iterations: select-verify rounds at most.
         tolerance: largest acceptable |predicted - verified| per cell.
+        max_util_increase: most any existing cell's utilisation may rise (soft MILP rows);
+            None: the policy's ``neighbour_harm`` limit, if any.
         margin: the MILP aims at ``target - margin`` (a safety gap for model error).
         cost_weight, balance_weight: secondary objective weights (see planner.milp).
         lp_dir: folder for the audit ``.lp`` files (None: none written).
         generator: options of the systematic candidate generator.
         time_limit_s: per MILP solve.
+        trust_radius: most changes from the reference plan in the first round (None: any);
+            later rounds adapt it (halved after an inaccurate prediction, doubled after an
+            accurate one).
     """
 
     target: float = DEFAULT_TARGET
@@ -88,6 +95,8 @@ class PlannerSettings:
     lp_dir: str | None = None
     generator: GeneratorOptions = field(default_factory=GeneratorOptions)
     time_limit_s: float = 30.0
+    trust_radius: int | None = None
+    max_util_increase: float | None = None
 
     def __post_init__(self) -> None:
         if not (np.isfinite(self.target) and 0.0 < self.target <= 10.0):
@@ -130,7 +139,7 @@ Proposer = Callable[[ProposalRequest], Sequence[_Action]]
 class _Round:
     chosen: tuple[int, ...]
     verification: Verification
-    milp: MilpResult
+    milp: MilpResult | None
     cost: float
     cell_ids: tuple[str, ...]
     policy_passed: bool = True
@@ -171,6 +180,20 @@ def _proposed(proposer: Proposer | None, request: ProposalRequest, twin: Twin,
     return out
 
 
+def _before(base: Verification, lin: Linearisation) -> np.ndarray:
+    """The unchanged network's utilisation on the model's columns ``[n_hour, n_cell]``; a
+    split half compares with the sector it replaces; new cells are NaN (no limit)."""
+    util = dict(zip(base.network.cell_ids, np.asarray(base.util).T, strict=True))
+    out = np.full((len(lin.hours), len(lin.cell_ids)), np.nan)
+    for c, cid in enumerate(lin.cell_ids):
+        ref = util.get(cid)
+        if ref is None and cid[:-1] in util and cid in split_cell_ids(cid[:-1]):
+            ref = util[cid[:-1]]
+        if ref is not None:
+            out[:, c] = ref
+    return out
+
+
 def _affordable(items: list[Candidate], s: PlannerSettings) -> list[Candidate]:
     """Candidates that fit the budget and the action limit on their own (the others can
     never be selected, so their what-ifs would be wasted)."""
@@ -179,20 +202,22 @@ def _affordable(items: list[Candidate], s: PlannerSettings) -> list[Candidate]:
     return [c for c in items if c.cost.total_eur <= s.budget_eur]
 
 
-def _rank(r: _Round, target: float) -> tuple[float, float, float]:
+def _rank(r: _Round, target: float, use_policy: bool = True) -> tuple[float, float, float]:
     """Order of final answers: policy passed before denied, target met before missed; then
     the cheapest of those that meet the target, or the lowest peak of those that miss it."""
     met = r.verification.peak <= target and r.verification.converged
-    rank = (0.0 if met else 1.0) + (0.0 if r.policy_passed else 2.0)
+    rank = (0.0 if met else 1.0) + (0.0 if r.policy_passed or not use_policy else 2.0)
     return (rank, r.cost, r.verification.peak) if met else (rank, r.verification.peak, r.cost)
 
 
-def _better(a: _Round, b: _Round | None, target: float, tol: float = 0.0) -> bool:
+def _better(a: _Round, b: _Round | None, target: float, tol: float = 0.0,
+            use_policy: bool = True) -> bool:
     """Is round ``a`` a better final answer than ``b`` (by more than ``tol`` in peak, or
-    cheaper, when both are in the same class)?"""
+    cheaper, when both are in the same class)? ``use_policy=False`` judges progress only
+    (where to re-linearise): a plan the gate denies for its remaining load is still a step."""
     if b is None:
         return True
-    ka, kb = _rank(a, target), _rank(b, target)
+    ka, kb = _rank(a, target, use_policy), _rank(b, target, use_policy)
     if ka[0] != kb[0]:
         return ka[0] < kb[0]
     if ka[0] in (0.0, 2.0):  # both meet the target: cheaper wins, then lower peak
@@ -259,7 +284,11 @@ def plan_network(twin: Twin, catalogue: CostCatalogue, settings: PlannerSettings
         best: _Round | None = None
         first_bound: float | None = None
         stalled = 0
+        radius = s.trust_radius
+        harm = s.max_util_increase if s.max_util_increase is not None else \
+            harm_limit(policy, twin.network)
         n_base = len(twin.network.cells)
+        reference = _Round((), base, None, 0.0, lin.cell_ids)  # the network as it is
         for it in range(1, s.max_iterations + 1):
             t0 = time.perf_counter()
             cap = None
@@ -269,10 +298,11 @@ def plan_network(twin: Twin, catalogue: CostCatalogue, settings: PlannerSettings
             ms = MilpSettings(budget_eur=budget, max_actions=s.max_actions,
                               aim=max(0.0, s.target - s.margin), cost_weight=s.cost_weight,
                               balance_weight=s.balance_weight, solver=s.solver,
-                              time_limit_s=s.time_limit_s)
+                              time_limit_s=s.time_limit_s, max_util_increase=harm)
             rows = linear_constraints(policy, items, twin.network)
             sol = solve_selection(lin, items, ms, rows, [r.chosen for r in rounds],
-                                  lp_dir, f"iteration_{it}", n_base)
+                                  lp_dir, f"iteration_{it}", n_base, trust_radius=radius,
+                                  before=_before(base, lin) if harm is not None else None)
             timings["optimise"] += time.perf_counter() - t0
             if first_bound is None:
                 first_bound = sol.lp_bound
@@ -281,8 +311,13 @@ def plan_network(twin: Twin, catalogue: CostCatalogue, settings: PlannerSettings
                 "reference": [items[i].key for i in lin.reference],
                 "what_ifs": lin.n_whatifs, "milp_status": sol.status,
                 "objective": sol.objective, "lp_bound": sol.lp_bound, "lp_file": sol.lp_file,
-                "cost_cap": cap,
+                "cost_cap": cap, "trust_radius": radius,
             }
+            if sol.status not in ("optimal", "feasible") and radius is not None:
+                rec["note"] = "nothing new within the trust region; region lifted"
+                history.append(rec)
+                radius = None
+                continue
             if sol.status not in ("optimal", "feasible"):
                 rec["note"] = ("no cheaper plan in the model" if cap is not None
                                else "the model has no further plan")
@@ -323,6 +358,19 @@ def plan_network(twin: Twin, catalogue: CostCatalogue, settings: PlannerSettings
                 rec["note"] = f"no better verified plan in {STALL_ROUNDS} rounds; stop"
                 say(rec["note"])
                 break
+            # Trust region: an inaccurate step halves the number of changes the next round
+            # may make from the reference; an accurate one lets it grow again.
+            step = len(set(chosen) ^ set(lin.reference))
+            if ver.max_abs_error > s.tolerance:
+                radius = max(1, (step if radius is None else min(radius, step)) // 2)
+            elif radius is not None:
+                radius = radius * 2
+            rec["next_trust_radius"] = radius
+            if not _better(rnd, reference, s.target, use_policy=False):
+                # Keep the reference (and its model); the cut excludes this plan.
+                rec["note"] = "worse than the reference plan; reference kept"
+                continue
+            reference = rnd
             # Propose around cells that became hot, then re-linearise around this plan.
             t0 = time.perf_counter()
             plan_twin = twin.what_if(ver.network)
@@ -359,6 +407,7 @@ def plan_network(twin: Twin, catalogue: CostCatalogue, settings: PlannerSettings
         else:
             chosen_items = [items[i] for i in best.chosen]
             ver = best.verification
+            assert best.milp is not None
             pred = best.milp.predicted
             model_ids = best.cell_ids
             bound = best.milp.lp_bound
@@ -386,7 +435,7 @@ def plan_network(twin: Twin, catalogue: CostCatalogue, settings: PlannerSettings
                           "plan's reference; a bound for the model, not for the twin"},
             predicted=pred_rows, cells_before=cell_rows(before), cells_after=cell_rows(after),
             peak_before=base.peak, peak_after=ver.peak,
-            lp_file=best.milp.lp_file if best is not None else None,
+            lp_file=best.milp.lp_file if best is not None and best.milp is not None else None,
             what_ifs=n_whatifs,
             candidates={**summary(items), "focus_hot": list(focus.hot),
                         "focus_neighbours": list(focus.neighbours),

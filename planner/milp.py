@@ -10,10 +10,13 @@ Reads as a table of contents (:func:`build_model`):
     t >= aim                                (the peak below the target is worth nothing)
     policy rows  sum a_i x_i <= b           add_policy_constraints
     no-good cuts on verified plans          add_no_good_cuts
+    sum |x_i - r_i| <= radius               add_trust_region (r: the reference plan)
+    u[h, c](x) <= before + dmax + slack     add_harm_constraints (soft; policy's limit)
     min t + w_cost cost/budget + w_bal MAD  add_objective
+        + penalty * sum slack
 
 ``MAD`` is the mean absolute deviation of the busy-hour utilisation of the existing cells
-from their mean (a linear measure of balance: it falls as Jain's index rises). The model is
+that some candidate changes from their mean (a linear measure of balance: it falls as Jain's index rises). The model is
 written to an ``.lp`` file for audit, with a JSON file naming each variable's action.
 The lower bound reported beside a plan is the LP relaxation of the pure min-max model
 (``aim = 0``, no cost or balance terms, no cuts): no selection within budget and policy can
@@ -70,6 +73,8 @@ class MilpSettings:
     balance_weight: float = 0.01
     solver: Literal["cbc", "highs"] = "cbc"
     time_limit_s: float = 30.0
+    max_util_increase: float | None = None
+    harm_penalty: float = 10.0
 
     def __post_init__(self) -> None:
         if not np.isfinite(self.budget_eur) or self.budget_eur < 0:
@@ -192,10 +197,19 @@ def add_peak_constraints(prob: pulp.LpProblem, lin: Linearisation,
     return t
 
 
+def balance_cells(lin: Linearisation, n_base_cells: int) -> list[int]:
+    """Columns of the base cells that some valid candidate changes at the first hour."""
+    n = min(n_base_cells, len(lin.cell_ids))
+    d = np.abs(lin.delta[lin.valid][:, 0, :n])
+    return [int(c) for c in np.flatnonzero((d >= COEF_TOL).any(axis=0))]
+
+
 def add_balance_terms(prob: pulp.LpProblem, lin: Linearisation, x: Sequence[pulp.LpVariable],
                       n_base_cells: int) -> pulp.LpAffineExpression:
-    """Mean absolute deviation of the base cells' utilisation at the first modelled hour."""
-    cells = range(min(n_base_cells, len(lin.cell_ids)))
+    """Mean absolute deviation of the utilisation at the first modelled hour over the base
+    cells some candidate changes (the cells that can share the load; the others would only
+    add constants and model size)."""
+    cells = balance_cells(lin, n_base_cells)
     util = {c: utilisation_expression(lin, x, 0, c) for c in cells}
     n = max(1, len(util))
     mean = pulp.lpSum(util.values()) * (1.0 / n)
@@ -236,12 +250,51 @@ def add_no_good_cuts(prob: pulp.LpProblem, x: Sequence[pulp.LpVariable],
                  + pulp.lpSum(x[i] for i in range(len(x)) if i not in s)) >= 1, f"nogood_{k:02d}"
 
 
+def add_harm_constraints(prob: pulp.LpProblem, lin: Linearisation,
+                         x: Sequence[pulp.LpVariable], before: NDArray[np.float64],
+                         max_increase: float | None, penalty: float
+                         ) -> pulp.LpAffineExpression | None:
+    """No cell's utilisation may rise by more than ``max_increase`` over ``before``
+    (``[n_hour, n_cell]`` on the model's columns, NaN for cells that did not exist), as
+    soft rows: a slack per row, priced at ``penalty`` per unit in the objective, so that
+    a model that cannot honour them still gives the least harmful plan."""
+    if max_increase is None:
+        return None
+    d = np.where(lin.valid[:, None, None], lin.delta, 0.0)
+    in_ref = np.zeros(lin.n_items, dtype=bool)
+    in_ref[list(lin.reference)] = True
+    ub = lin.base + np.where(in_ref[:, None, None], np.maximum(-d, 0.0),
+                             np.maximum(d, 0.0)).sum(axis=0)
+    cap = before + max_increase
+    slacks = []
+    for h, c in zip(*np.nonzero(np.isfinite(cap) & (ub > cap + 1e-9)), strict=True):
+        sl = _variable(prob, _name(f"harm_slack_h{lin.hours[h]:02d}_{lin.cell_ids[c]}"), 0.0)
+        prob += utilisation_expression(lin, x, int(h), int(c)) <= float(cap[h, c]) + sl, \
+            _name(f"harm_h{lin.hours[h]:02d}_{lin.cell_ids[c]}")
+        slacks.append(sl)
+    return pulp.lpSum(slacks) * penalty if slacks else None
+
+
+def add_trust_region(prob: pulp.LpProblem, x: Sequence[pulp.LpVariable],
+                     reference: Sequence[int], radius: int | None) -> None:
+    """At most ``radius`` changes from the reference plan (selections added or dropped):
+    the linear model is exact one change away and degrades with every further change."""
+    if radius is None:
+        return
+    ref = set(reference)
+    prob += (pulp.lpSum(x[i] for i in range(len(x)) if i not in ref)
+             + pulp.lpSum(1 - x[i] for i in ref)) <= int(radius), "trust_region"
+
+
 def add_objective(prob: pulp.LpProblem, t: pulp.LpVariable, cost: pulp.LpAffineExpression,
-                  balance: pulp.LpAffineExpression | None, settings: MilpSettings) -> None:
+                  balance: pulp.LpAffineExpression | None, settings: MilpSettings,
+                  harm: pulp.LpAffineExpression | None = None) -> None:
     scale = settings.budget_eur if settings.budget_eur > 0 else 1.0
     obj = t + (settings.cost_weight / scale) * cost
     if balance is not None:
         obj = obj + settings.balance_weight * balance
+    if harm is not None:
+        obj = obj + harm
     prob.setObjective(obj)
 
 
@@ -249,7 +302,9 @@ def add_objective(prob: pulp.LpProblem, t: pulp.LpVariable, cost: pulp.LpAffineE
 def build_model(lin: Linearisation, items: Sequence[Candidate], settings: MilpSettings,
                 policy_constraints: Sequence[Any] = (), cuts: Sequence[Sequence[int]] = (),
                 n_base_cells: int | None = None, relax: bool = False,
-                name: str = "celltwin_plan") -> tuple[pulp.LpProblem, list[pulp.LpVariable]]:
+                name: str = "celltwin_plan", trust_radius: int | None = None,
+                before: NDArray[np.float64] | None = None
+                ) -> tuple[pulp.LpProblem, list[pulp.LpVariable]]:
     """The selection model (``relax``: continuous x, pure min-max, for the lower bound)."""
     if len(items) != lin.n_items:
         raise ValueError(f"{len(items)} candidates but the model has {lin.n_items}")
@@ -264,11 +319,16 @@ def build_model(lin: Linearisation, items: Sequence[Candidate], settings: MilpSe
         prob.setObjective(t + 0.0 * cost)
         return prob, x
     add_no_good_cuts(prob, x, cuts)
+    add_trust_region(prob, x, lin.reference, trust_radius)
     balance = None
     if settings.balance_weight > 0:
         balance = add_balance_terms(prob, lin, x,
                                     len(lin.cell_ids) if n_base_cells is None else n_base_cells)
-    add_objective(prob, t, cost, balance, settings)
+    harm = None
+    if before is not None:
+        harm = add_harm_constraints(prob, lin, x, before, settings.max_util_increase,
+                                    settings.harm_penalty)
+    add_objective(prob, t, cost, balance, settings, harm)
     return prob, x
 
 
@@ -321,11 +381,14 @@ def write_audit(prob: pulp.LpProblem, items: Sequence[Candidate], lp_dir: Path,
 def solve_selection(lin: Linearisation, items: Sequence[Candidate], settings: MilpSettings,
                     policy_constraints: Sequence[Any] = (), cuts: Sequence[Sequence[int]] = (),
                     lp_dir: str | Path | None = None, stem: str = "plan",
-                    n_base_cells: int | None = None, with_bound: bool = True) -> MilpResult:
+                    n_base_cells: int | None = None, with_bound: bool = True,
+                    trust_radius: int | None = None,
+                    before: NDArray[np.float64] | None = None) -> MilpResult:
     """Choose candidates; see the module docstring. Never raises on an infeasible model:
     the result's ``status`` says so and ``chosen`` is empty."""
     t0 = time.perf_counter()
-    prob, x = build_model(lin, items, settings, policy_constraints, cuts, n_base_cells)
+    prob, x = build_model(lin, items, settings, policy_constraints, cuts, n_base_cells,
+                          trust_radius=trust_radius, before=before)
     lp_file = write_audit(prob, items, Path(lp_dir), stem) if lp_dir is not None else None
     status = _solve(prob, settings.solver, settings.time_limit_s, mip=True)
     chosen: tuple[int, ...] = ()

@@ -110,3 +110,23 @@ def check_plan(policy: Any | None, plan_json: dict[str, Any], network: Network,
     if hasattr(verdict, "to_json"):
         out["detail"] = _jsonable(verdict)
     return out
+
+
+def harm_limit(policy: Any | None, network: Network) -> float | None:
+    """The smallest ``max_util_increase`` of the policy's deny ``neighbour_harm`` rules that
+    apply to ``network`` (None if none): linear in the planner's model, so the MILP can
+    honour it instead of only the gate checking it afterwards."""
+    if policy is None:
+        return None
+    out = None
+    for src in getattr(policy, "rules", ()):
+        r = getattr(src, "rule", src)
+        if getattr(r, "kind", None) != "neighbour_harm" or getattr(r, "severity", "") != "deny":
+            continue
+        applies = getattr(r, "applies_to", None)
+        if callable(applies) and not applies(network):
+            continue
+        v = getattr(r, "max_util_increase", None)
+        if v is not None:
+            out = float(v) if out is None else min(out, float(v))
+    return out

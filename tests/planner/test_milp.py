@@ -31,7 +31,9 @@ def objective(lin: Linearisation, items, plan, s: MilpSettings, n_base: int) -> 
     u = lin.predict(plan)
     peak = max(float(u.max()), s.aim)
     cost = sum(items[i].cost.total_eur for i in plan)
-    b = u[0, :n_base]
+    # Balance over the base cells some candidate changes (all of them in these instances).
+    changed = np.flatnonzero((np.abs(lin.delta[:, 0, :n_base]) >= 1e-4).any(axis=0))
+    b = u[0, changed]
     mad = float(np.mean(np.abs(b - b.mean())))
     return peak + s.cost_weight * cost / s.budget_eur + s.balance_weight * mad
 
@@ -170,3 +172,35 @@ def test_highs_agrees_with_cbc(capfd):
     assert highs.status == "optimal" and set(highs.chosen) == set(cbc.chosen)
     assert highs.objective == pytest.approx(cbc.objective, abs=1e-7)
     assert "HiGHS" not in capfd.readouterr().out  # stdout stays clean for --json
+
+
+def test_trust_region_limits_changes_from_the_reference():
+    lin, items = hand_instance()
+    s = MilpSettings(budget_eur=1e5, aim=0.0, balance_weight=0.0)
+    free = solve_selection(lin, items, s)
+    assert len(free.chosen) >= 2
+    one = solve_selection(lin, items, s, trust_radius=1)
+    assert len(one.chosen) == 1
+    # The best single change under the model (exhaustive over singles).
+    singles = [(max(lin.predict((i,)).max(), 0.0) + 0.01 * items[i].cost.total_eur / 1e5, i)
+               for i in range(len(items))]
+    assert one.chosen == (min(singles)[1],)
+
+
+def test_harm_rows_keep_other_cells_within_the_increase():
+    lin, items = hand_instance()
+    s = MilpSettings(budget_eur=1e5, aim=0.48, balance_weight=0.0, max_util_increase=0.05)
+    res = solve_selection(lin, items, s, before=lin.base.copy())
+    u = lin.predict(res.chosen)
+    assert np.all(u - lin.base <= 0.05 + 1e-9)
+    assert res.predicted_peak <= 0.48 + 1e-9  # the split reaches the aim without harm
+    # Within 10 kEUR no plan reaches the aim without harm: the rows are soft, so the model
+    # still answers, with less harm than without them.
+    tight = dict(budget_eur=1e4, aim=0.48, balance_weight=0.0)
+    soft = solve_selection(lin, items, MilpSettings(**tight, max_util_increase=0.05),
+                           before=lin.base.copy())
+    loose = solve_selection(lin, items, MilpSettings(**tight))
+    assert soft.status == loose.status == "optimal"
+    harm_soft = float((lin.predict(soft.chosen) - lin.base).max())
+    harm_loose = float((lin.predict(loose.chosen) - lin.base).max())
+    assert harm_loose > 0.05 and harm_soft < harm_loose

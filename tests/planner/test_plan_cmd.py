@@ -1,0 +1,47 @@
+"""End to end: ``celltwin plan --scenario hotspot --llm none --json`` through the CLI."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+from api.cli import main
+from planner.plan import DEFAULT_BUDGET_EUR
+
+
+def test_plan_hotspot_meets_the_target(capsys, tmp_path: Path):
+    t0 = time.perf_counter()
+    rc = main(["plan", "--scenario", "hotspot", "--llm", "none", "--json",
+               "--lp-dir", str(tmp_path)])
+    wall = time.perf_counter() - t0
+    out = capsys.readouterr().out
+    assert rc == 0
+    j = json.loads(out)  # stdout is exactly one JSON object
+    assert j["scenario"] == "hotspot" and j["budget"] == DEFAULT_BUDGET_EUR
+    assert j["before"]["peak_prb_util"] > 0.9
+    assert j["after"]["peak_prb_util"] <= 0.50
+    assert j["after"]["jain_index"] > j["before"]["jain_index"]
+    assert j["verified"] is True and j["target_met"] is True
+    assert 0 <= j["total_cost"] <= j["budget"]
+    for a in j["actions"]:
+        assert {"kind", "targets", "cost", "rationale"} <= set(a)
+    assert j["iterations"] == len(j["history"]) >= 1
+    assert set(j["policy"]) >= {"passed", "violations"}
+    assert j["policy"]["passed"] in (True, None)
+    assert j["lower_bound"]["peak_prb_util"] <= j["after"]["peak_prb_util"]
+    assert Path(j["lp_file"]).is_file() and Path(j["lp_file"]).parent == tmp_path
+    assert {"base", "candidates", "sensitivities", "optimise", "verify", "policy",
+            "total"} <= set(j["timings_s"])
+    cells_after = {r["cell_id"]: r for r in j["cells_after"]}
+    assert max(r["prb_util"] for r in cells_after.values()) == j["after"]["peak_prb_util"]
+    assert all(r["p5_user_thr_mbps"] is None or r["p5_user_thr_mbps"] >= 0
+               for r in j["cells_before"])
+    assert wall < 60.0  # the target is < 30 s on an idle machine (see bench/results)
+
+
+def test_plan_user_errors_exit_2(capsys):
+    assert main(["plan", "--scenario", "hotspot", "--budget", "-1", "--json"]) == 2
+    assert "budget" in capsys.readouterr().err
+    assert main(["plan", "--scenario", "nowhere", "--json"]) == 2
+    assert "unknown scenario" in capsys.readouterr().err
