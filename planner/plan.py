@@ -42,8 +42,10 @@ class Plan:
         actions: the chosen candidates.
         before, after: busy-hour States of the network without and with the plan (``after``
             is a run of the full twin with all actions at once).
-        verified: the twin confirms the plan meets the target (``after`` peak over the
-            modelled hours <= target, load fixed point converged).
+        verified: the twin confirms the plan meets the target (peak of a full run of all
+            actions at once over the modelled hours <= target, load fixed point converged)
+            and the policy gate does not deny it.
+        target_met: the twin's part of ``verified`` alone.
         iterations: select-verify rounds used.
         history: one record per round (see :mod:`planner.loop`).
         lower_bound: bound on the achievable peak (see :mod:`planner.milp`).

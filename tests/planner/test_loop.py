@@ -107,3 +107,9 @@ rules:
     assert sum(a["kind"] == "set_tilt" for a in j["actions"]) <= 2  # a linear MILP row
     assert j["policy"]["passed"] is True
     assert j["verified"]
+
+
+def test_nothing_to_do_when_the_target_is_already_met(case: PlanCase):
+    j = _plan(case, target=1.5).to_json()
+    assert j["actions"] == [] and j["verified"] and j["total_cost"] == 0.0
+    assert "already meets" in j["message"]
