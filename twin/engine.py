@@ -133,10 +133,10 @@ class _Group:
     """Bins of one carrier in an interference evaluation, with their far-field weights."""
 
     carrier: int
-    pos: NDArray[np.int64]      # [m] positions in the evaluation
+    pos: NDArray[np.int64] | None  # [m] positions in the evaluation (None: all, in order)
     bins: NDArray[np.int64]     # [m]
-    n00: NDArray[np.int64]      # [m] south-west lattice node of each bin
-    w: NDArray[np.float64]      # [4, m] bilinear weights of nodes 00, 10, 01, 11
+    n00: NDArray[np.int64]      # [4, m] lattice nodes 00, 10, 01, 11 around each bin
+    w: NDArray[np.float64]      # [4, m] their bilinear weights
 
 
 @dataclass(frozen=True)
@@ -166,17 +166,23 @@ class _Operator:
     def prepare(self, bins: NDArray[np.int64], server: NDArray[np.int64],
                 carrier_of_bin: NDArray[np.int64], own: NDArray[np.float64]) -> _Prepared:
         car = carrier_of_bin[bins]
+        if self.far is not None:
+            sw, w_all = self.far.weights(bins)
+            nx = self.far.nodes.nx
+            n00_all = np.stack([sw, sw + 1, sw + nx, sw + nx + 1])
+        if car.size == 0 or car.min() == car.max():
+            parts = [(int(car[0]) if car.size else 0, None)]
+        else:
+            parts = [(int(f), np.flatnonzero(car == f)) for f in np.unique(car)]
         groups = []
-        for f in np.unique(car):
-            pos = np.flatnonzero(car == f)
-            b = bins[pos]
+        for f, pos in parts:
+            b = bins if pos is None else bins[pos]
             if self.far is not None:
-                n00, fx, fy = (a[b] for a in self.far.bin_corner)
-                w = np.stack([(1.0 - fx) * (1.0 - fy), fx * (1.0 - fy), (1.0 - fx) * fy,
-                              fx * fy])
+                n00 = n00_all if pos is None else n00_all[:, pos]
+                w = w_all if pos is None else w_all[:, pos]
             else:
-                n00, w = np.empty(0, np.int64), np.empty((4, 0))
-            groups.append(_Group(int(f), pos, b, n00, w))
+                n00, w = np.empty((4, 0), np.int64), np.empty((4, 0))
+            groups.append(_Group(f, pos, b, n00, w))
         return _Prepared(bins, server[bins], own[bins], groups)
 
     def interference(self, r: NDArray[np.float64], prep: _Prepared) -> NDArray[np.float64]:
@@ -199,10 +205,13 @@ class _Operator:
             v = a[grp.bins]
             if self.far is not None:
                 nodes = a[self.n_bin:]
-                w, n00, nx = grp.w, grp.n00, self.far.nodes.nx
-                v += (w[0] * nodes[n00] + w[1] * nodes[n00 + 1] + w[2] * nodes[n00 + nx]
-                      + w[3] * nodes[n00 + nx + 1])
-            out[grp.pos] = v
+                w, n00 = grp.w, grp.n00
+                for q in range(4):
+                    v += w[q] * nodes[n00[q]]
+            if grp.pos is None:
+                out = v
+            else:
+                out[grp.pos] = v
         out -= r[prep.server] * prep.own
         # The server's own term cancels up to rounding; interference is never negative.
         return np.maximum(out, 0.0)
@@ -226,7 +235,9 @@ class _Assembly:
     noise_mw: NDArray[np.float64]
     own_mw: NDArray[np.float64]        # [n_bin] the server's own term in the operator
     carrier_bin: NDArray[np.int64]     # [n_bin] carrier group of the server, -1 = none
+    best_score: NDArray[np.float64]    # [n_bin] the server's RSRP + CIO (-inf if none)
     best_near: NDArray[np.float64]     # [n_bin] best RSRP + CIO over near links
+    near_arg: NDArray[np.int64]        # [n_bin] a cell reaching best_near (-1 if none)
     tile_lb: NDArray[np.float64]       # [n_tile] worst best-server RSRP + CIO per tile
     promoted: dict[int, NDArray[np.int64]]  # cell -> tiles where it has exact outer links
     links: list[TieredLinks]
@@ -238,6 +249,15 @@ class _Assembly:
     op: _Operator
     grid_n_bin: int
     _lazy: dict[str, Any] = field(default_factory=dict)
+
+    def prepared(self, bins: NDArray[np.int64]) -> _Prepared:
+        """The operator's preparation for ``bins`` (cached for the last set asked for)."""
+        hit = self._lazy.get("prep")
+        if hit is not None and np.array_equal(hit[0], bins):
+            return hit[1]
+        prep = self.op.prepare(bins, self.serving, self.carrier_bin, self.own_mw)
+        self._lazy["prep"] = (bins, prep)
+        return prep
 
     def _exact_links(self) -> tuple[NDArray[np.int64], NDArray[np.int32], NDArray[np.float64]]:
         if "links" not in self._lazy:
@@ -415,10 +435,10 @@ class Twin:
 
     # --- association ------------------------------------------------------------------------
     def _max_pass(self, entries: Iterable[tuple[int, NDArray[Any], NDArray[np.float32]]],
-                  best: NDArray[np.float64], loc: NDArray[np.int64] | None, outer: bool = False
-                  ) -> list[_Kept]:
-        """Raise ``best`` (RSRP + CIO, per output bin) with each cell's links; returns the
-        links kept for :meth:`_resolve`.
+                  best: NDArray[np.float64], loc: NDArray[np.int64] | None, outer: bool = False,
+                  arg: NDArray[np.int64] | None = None) -> list[_Kept]:
+        """Raise ``best`` (RSRP + CIO, per output bin) with each cell's links (and ``arg``, the
+        first cell reaching it, if given); returns the links kept for :meth:`_resolve`.
 
         ``loc`` maps grid bins to output positions (-1 = not wanted); None = identity.
         """
@@ -437,6 +457,8 @@ class Twin:
             sc = ((tx[j] + g.astype(np.float64)) - rs[j]) + cio[j]
             upd = sc > best[b]
             best[b[upd]] = sc[upd]
+            if arg is not None:
+                arg[b[upd]] = j
             kept.append(_Kept(j, b, sc, g, outer))
         return kept
 
@@ -631,7 +653,7 @@ class Twin:
         return (_cat(out_c, np.int64), _cat(out_t, np.int64), _cat(out_u, np.float64))
 
     def _promote(self, rows: pd.DataFrame, best_near: NDArray[np.float64],
-                 tile_ok: NDArray[np.bool_] | None = None
+                 tile_ok: NDArray[np.bool_] | None = None, cells: list[int] | None = None
                  ) -> tuple[dict[int, list[int]], NDArray[np.float64],
                             dict[tuple[int, int], CellLinks]]:
         """Which cells need exact links beyond their near zone, tile by tile.
@@ -651,7 +673,7 @@ class Twin:
         pieces: dict[tuple[int, int], CellLinks] = {}
         if self.cache.far is None:
             return by_tile, tile_lb, pieces
-        cand_c, cand_t, cand_u = self._candidates(rows, lb0, tile_ok)
+        cand_c, cand_t, cand_u = self._candidates(rows, lb0, tile_ok, cells)
         if cand_c.size == 0:
             return by_tile, tile_lb, pieces
         order = np.lexsort((-cand_u, cand_t))  # by tile, then bound, highest first
@@ -688,9 +710,11 @@ class Twin:
         return by_tile, tile_lb, pieces
 
     def _outer_links(self, rows: pd.DataFrame, by_tile: dict[int, list[int]],
-                     pieces: dict[tuple[int, int], CellLinks]
+                     pieces: dict[tuple[int, int], CellLinks], base: _Assembly | None = None,
+                     changed: NDArray[np.bool_] | None = None
                      ) -> tuple[dict[int, NDArray[np.int64]], dict[int, CellLinks]]:
-        """Promoted tiles and the exact outer links per cell, from the tiles' promotions."""
+        """Promoted tiles and the exact outer links per cell, from the tiles' promotions
+        (an unchanged cell promoted in the same tiles as in ``base`` keeps its links)."""
         tiles_of: dict[int, list[int]] = {}
         for tile, cs in by_tile.items():
             for j in cs:
@@ -700,6 +724,10 @@ class Twin:
         for j in sorted(tiles_of):
             tiles = np.sort(np.array(tiles_of[j], dtype=np.int64))
             promoted[j] = tiles
+            if base is not None and changed is not None and not changed[j] \
+                    and j in base.promoted and np.array_equal(base.promoted[j], tiles):
+                outer[j] = base.outer[j]
+                continue
             got = []
             for tile in tiles.tolist():
                 p = pieces.get((j, tile))
@@ -730,8 +758,9 @@ class Twin:
         n_bin = self.demand.grid.n_bin
         n_cell = len(rows)
         best = np.full(n_bin, -np.inf)
+        near_arg = np.full(n_bin, -1, dtype=np.int64)
         kept = self._max_pass(((j, tl.bins, tl.gain_db) for j, tl in enumerate(links)),
-                              best, None)
+                              best, None, arg=near_arg)
         best_near = best.copy()
         by_tile, tile_lb, pieces = self._promote(rows, best_near)
         promoted, outer = self._outer_links(rows, by_tile, pieces)
@@ -747,7 +776,8 @@ class Twin:
         blocks = self._blocks(np.arange(n_cell), links, carrier)
         op = _Operator(n_bin, self.cache.far, blocks)
         self._tick("operator", t0)
-        return _Assembly(serving=serving, **arrays, best_near=best_near, tile_lb=tile_lb,
+        return _Assembly(serving=serving, **arrays, best_score=best, best_near=best_near,
+                         near_arg=near_arg, tile_lb=tile_lb,
                          promoted=promoted, links=list(links), outer=outer, rows=rows,
                          tx_dbm=self._tx, carrier=carrier, carrier_fc=carrier_fc, op=op,
                          grid_n_bin=n_bin)
@@ -830,46 +860,75 @@ class Twin:
         far = self.cache.far
         n_bin = self.demand.grid.n_bin
         near_m = far.near_m if far is not None else self.config.max_link_distance_m
-        # Near links change in the changed cells' old and new near zones only.
-        zone = [base.links[j].bins for j in cset if j < n_old] + [links[j].bins for j in cset]
-        zone_bins = np.unique(np.concatenate(zone).astype(np.int64))
+        reach = far.max_m if far is not None else near_m
+        tx, rs, cio = self._tx, self._rs, self._cio
+
+        def score(j: int, gain: NDArray[np.float32]) -> NDArray[np.float64]:
+            return ((tx[j] + gain.astype(np.float64)) - rs[j]) + cio[j]
+
         loc = np.full(n_bin, -1, dtype=np.int64)
-        loc[zone_bins] = np.arange(zone_bins.size)
-        best_z = np.full(zone_bins.size, -np.inf)
-        self._max_pass(((j, links[j].bins, links[j].gain_db)
-                        for j in self._cells_near(rows, zone_bins, near_m)), best_z, loc)
+        # 1. The best near-link score: recomputed where a changed cell held it, raised by the
+        #    changed cells' new near links elsewhere.
         best_near = base.best_near.copy()
-        best_near[zone_bins] = best_z
-        # Tiles whose promotions are redone: those the near zones touch, the changed cells'
-        # old promoted tiles and the tiles where they are candidates now.
+        near_arg = base.near_arg.copy()
+        held = np.flatnonzero(np.isin(near_arg, cset))
+        if held.size:
+            loc[held] = np.arange(held.size)
+            b_w = np.full(held.size, -np.inf)
+            a_w = np.full(held.size, -1, dtype=np.int64)
+            self._max_pass(((j, links[j].bins, links[j].gain_db)
+                            for j in self._cells_near(rows, held, near_m)), b_w, loc, arg=a_w)
+            best_near[held], near_arg[held] = b_w, a_w
+            loc[held] = -1
+        for j in cset.tolist():
+            b = links[j].bins
+            sc = score(j, links[j].gain_db)
+            upd = sc > best_near[b]
+            best_near[b[upd]] = sc[upd]
+            near_arg[b[upd]] = j
+        moved = np.flatnonzero(best_near != base.best_near)
+        # 2. The far-field safeguard, redone in the tiles where the near best moved, where a
+        #    changed cell was promoted and where it is a candidate now.
         n_tile = base.tile_lb.size
         redo = np.zeros(n_tile, dtype=bool)
-        redo[self._bin_tiles(zone_bins)] = True
+        if moved.size:
+            redo[self._bin_tiles(moved)] = True
         for j in cset:
             if j < n_old and j in base.promoted:
                 redo[base.promoted[j]] = True
-        if self.cache.far is not None:
+        if far is not None:
             _, ct, _ = self._candidates(rows, base.tile_lb.reshape(self._tile_shape()), None,
                                         cells=cset.tolist())
             redo[ct] = True
-        by_tile, tile_lb_redo, pieces = self._promote(rows, best_near, redo)
         tile_lb = base.tile_lb.copy()
-        tile_lb[redo] = tile_lb_redo[redo]
+        by_tile: dict[int, list[int]] = {}
+        pieces: dict[tuple[int, int], CellLinks] = {}
+        if redo.any():
+            by_tile, tile_lb_redo, pieces = self._promote(
+                rows, best_near, redo,
+                self._cells_near(rows, self._tile_bins(np.flatnonzero(redo)), reach))
+            tile_lb[redo] = tile_lb_redo[redo]
         for j, tiles in base.promoted.items():
             if not changed[j]:
                 for tile in tiles[~redo[tiles]].tolist():
                     by_tile.setdefault(tile, []).append(j)
-        promoted, outer = self._outer_links(rows, by_tile, pieces)
+        promoted, outer = self._outer_links(rows, by_tile, pieces, base, changed)
         del pieces
-        win = self._tile_bins(np.flatnonzero(redo))
-        loc[:] = -1
-        loc[win] = np.arange(win.size)
+        # 3. Bins whose server can change: the changed cells' old footprints, the bins where
+        #    a changed cell now reaches the old best, and the redone tiles.
+        parts = [np.flatnonzero(np.isin(base.serving, cset)), self._tile_bins(np.flatnonzero(redo))]
+        for j in cset.tolist():
+            for lk in (links[j], outer.get(j)):
+                if lk is not None and lk.bins.size:
+                    sc = score(j, lk.gain_db)
+                    parts.append(lk.bins[sc >= base.best_score[lk.bins]].astype(np.int64))
+        win = np.unique(np.concatenate(parts))
         new_links = list(links)
+        loc[win] = np.arange(win.size)
         best_w = np.full(win.size, -np.inf)
         kept = self._max_pass(((j, new_links[j].bins, new_links[j].gain_db)
                                for j in self._cells_near(rows, win, near_m)), best_w, loc)
         if outer:
-            reach = far.max_m if far is not None else near_m
             near_win = set(self._cells_near(rows, win, reach))
             kept += self._max_pass(((j, outer[j].bins, outer[j].gain_db)
                                     for j in sorted(near_win & set(outer))), best_w, loc,
@@ -878,6 +937,8 @@ class Twin:
         del kept
         serving = base.serving.copy()
         serving[win] = srv_w
+        best_score = base.best_score.copy()
+        best_score[win] = best_w
         arrays = {k: getattr(base, k).copy() for k in ("rsrp_dbm", "signal_mw", "noise_mw",
                                                         "carrier_bin", "own_mw")}
         upd = self._bin_arrays(srv_w, rx_w, carrier)
@@ -898,7 +959,8 @@ class Twin:
             blocks = self._blocks(np.arange(n_new), new_links, carrier)
         op = _Operator(n_bin, far, blocks)
         self._tick("operator", t0)
-        return _Assembly(serving=serving, **arrays, best_near=best_near, tile_lb=tile_lb,
+        return _Assembly(serving=serving, **arrays, best_score=best_score, best_near=best_near,
+                         near_arg=near_arg, tile_lb=tile_lb,
                          promoted=promoted, links=new_links, outer=outer, rows=rows,
                          tx_dbm=self._tx, carrier=carrier, carrier_fc=carrier_fc, op=op,
                          grid_n_bin=n_bin)
@@ -963,7 +1025,7 @@ class Twin:
         has = asm.serving >= 0
         srv = np.maximum(asm.serving, 0)
         served_bins = np.flatnonzero(has)
-        prep = asm.op.prepare(served_bins, asm.serving, asm.carrier_bin, asm.own_mw)
+        prep = asm.prepared(served_bins)
         sinr_lin = np.zeros(n_bin)
         sinr_lin[served_bins] = asm.signal_mw[served_bins] / (
             asm.op.interference(np.minimum(rho, 1.0), prep) + asm.noise_mw[served_bins])
@@ -996,12 +1058,13 @@ class Twin:
             "overloaded": rho > cfg.overload_threshold,
         })
         x, y = self.demand.grid.xy()
-        cell_ids = cells["cell_id"].to_numpy(dtype=object)
+        # The serving cell's id per bin by an Arrow take (missing where no server).
+        ids = pd.array(cells["cell_id"].astype(str).to_numpy(), dtype=pd.StringDtype(na_value=np.nan))
         res_bin = pd.DataFrame({
             "bin_id": np.arange(n_bin),
             "x_m": x,
             "y_m": y,
-            "serving_cell": np.where(has, cell_ids[srv], None),
+            "serving_cell": ids.take(asm.serving, allow_fill=True),
             "rsrp_dbm": asm.rsrp_dbm,
             "sinr_db": sinr_db,
             "offered_mbps": offered,
@@ -1034,7 +1097,7 @@ class Twin:
             raise ValidationError("demand", "offered traffic must be a finite, non-negative "
                                   f"map of {self.demand.grid.n_bin} bins")
         act = np.flatnonzero((asm.serving >= 0) & (offered > 0))  # bins that load a cell
-        prep = asm.op.prepare(act, asm.serving, asm.carrier_bin, asm.own_mw)
+        prep = asm.prepared(act)
         srv = prep.server
         d_bps = offered[act] * 1e6
         s_act = asm.signal_mw[act]

@@ -93,6 +93,8 @@ class FarField:
         self.max_m = max_m
         self.nodes = Grid(grid.x0_m, grid.y0_m, grid.spacing_m * k, (grid.nx - 1) // k + 2,
                           (grid.ny - 1) // k + 2)
+        self._weights: tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.float64]] | None \
+            = None
 
     @classmethod
     def for_grid(cls, grid: Grid, config: RadioConfig) -> FarField | None:
@@ -117,6 +119,17 @@ class FarField:
         fx = np.tile((ix % self.k) / self.k, g.ny)
         fy = np.repeat((iy % self.k) / self.k, g.nx)
         return n00.astype(np.int64), fx, fy
+
+    def weights(self, bins: NDArray[np.int64]) -> tuple[NDArray[np.int64], NDArray[np.float64]]:
+        """South-west node ``[n]`` and bilinear weights ``[4, n]`` (nodes 00, 10, 01, 11) of
+        ``bins``; the last set asked for is cached (twins of one grid share this lattice)."""
+        hit = self._weights
+        if hit is not None and hit[0].shape == bins.shape and np.array_equal(hit[0], bins):
+            return hit[1], hit[2]
+        n00, fx, fy = (a[bins] for a in self.bin_corner)
+        w = np.stack([(1.0 - fx) * (1.0 - fy), fx * (1.0 - fy), (1.0 - fx) * fy, fx * fy])
+        self._weights = (bins.copy(), n00, w)
+        return n00, w
 
     def interpolate(self, node_values: NDArray[np.float64], bins: NDArray[np.int64] | None = None
                     ) -> NDArray[np.float64]:
