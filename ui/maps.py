@@ -38,6 +38,7 @@ CHANGED_COLOUR = "#2040c0"
 NEW_CELL_COLOUR = "#7b2cbf"
 CANDIDATE_COLOUR = "#6c757d"
 MAP_BACKGROUND = "#eef1f4"
+MAX_SITE_LABELS = 60
 
 
 class OfflineAssetError(RuntimeError):
@@ -199,15 +200,21 @@ def add_cells(m: folium.Map, cells: list[dict[str, Any]], changed: set[str] | No
     return fg
 
 
-def add_site_labels(m: folium.Map, sites: list[dict[str, Any]]) -> None:
-    """A dot and the id of every site (the reading aid that replaces street names)."""
+def add_site_labels(m: folium.Map, sites: list[dict[str, Any]],
+                    max_labels: int = MAX_SITE_LABELS) -> None:
+    """A dot and the id of every site (the reading aid that replaces street names); ids only
+    up to ``max_labels`` sites, beyond that they would hide the sectors (tooltips remain)."""
     fg = folium.FeatureGroup(name="sites")
+    labels = len(sites) <= max_labels
     for f in sites:
         lon, lat = f["geometry"]["coordinates"]
         p = f.get("properties") or {}
-        folium.CircleMarker([lat, lon], radius=3, color="#222", weight=1, fill=True,
+        folium.CircleMarker([lat, lon], radius=3 if labels else 1.2, color="#222",
+                            weight=1 if labels else 0.5, fill=True,
                             fill_color="#222", fill_opacity=1.0,
                             tooltip=_tooltip(p, ("site_id", "name", "estimated"))).add_to(fg)
+        if not labels:
+            continue
         folium.Marker([lat, lon], icon=folium.DivIcon(
             html=f"<div class='ct-label'>{p.get('site_id', '')}</div>",
             icon_size=(60, 14), icon_anchor=(-4, 16))).add_to(fg)
@@ -296,8 +303,8 @@ def network_map(geo: dict[str, Any], demand: dict[str, Any] | None = None,
     ``bounds``: force the view (the Compare page gives both maps the same one).
     """
     area = (demand or {}).get("area")
-    area_doc = {"features": [{"geometry": area}]} if area else None
-    m = base_map(bounds or bounds_of(geo, area_doc), tile_url, tile_attribution)
+    # fitted to the network (the study area adds the demand grid's margin around it)
+    m = base_map(bounds or bounds_of(geo), tile_url, tile_attribution)
     if demand and demand.get("grid_squares"):
         add_grid_squares(m, demand["grid_squares"])
     if area:

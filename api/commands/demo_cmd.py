@@ -124,7 +124,9 @@ def run(args: argparse.Namespace) -> int:
     def on_signal(_sig: int, _frame: Any) -> None:
         raise KeyboardInterrupt
 
-    old = signal.signal(signal.SIGTERM, on_signal)
+    # Ctrl-C and kill both stop the children: handled explicitly, since a shell that starts
+    # us in the background leaves SIGINT ignored.
+    old = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
         procs.append(subprocess.Popen(
             [sys.executable, "-m", "api.cli", "serve", "--host", "127.0.0.1",
@@ -158,6 +160,7 @@ def run(args: argparse.Namespace) -> int:
         return 0
     finally:
         stop(procs)
-        signal.signal(signal.SIGTERM, old)
+        for sig, handler in old.items():
+            signal.signal(sig, handler)
         if stopping:
             print("celltwin demo: stopped.", flush=True)

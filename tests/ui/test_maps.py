@@ -125,3 +125,18 @@ def test_heatmap_blocks_conserve_traffic_and_weight_positions() -> None:
     assert np.average(x, weights=w) == pytest.approx(np.average(bx, weights=mbps[5]))
     assert np.average(y, weights=w) == pytest.approx(np.average(by, weights=mbps[5]))
     assert (w > 0).all()
+
+
+def test_site_ids_are_drawn_only_while_they_do_not_hide_the_sectors() -> None:
+    def sites(n: int) -> list[dict]:
+        return [{"type": "Feature", "geometry": {"type": "Point",
+                                                 "coordinates": [9.0 + i * 1e-3, 45.0]},
+                 "properties": {"feature_type": "site", "site_id": f"S{i:03d}"}}
+                for i in range(n)]
+    for n, labelled in ((3, True), (maps.MAX_SITE_LABELS + 1, False)):
+        m = maps.base_map([[44.99, 8.99], [45.01, 9.2]])
+        maps.add_site_labels(m, sites(n))
+        html = m.get_root().render()
+        assert html.count("L.divIcon(") == (n if labelled else 0)
+        assert ("ct-label\\u0027\\u003eS001" in html) is labelled
+        assert html.count("L.circleMarker(") == n  # every site keeps its dot and tooltip
