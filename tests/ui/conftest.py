@@ -178,8 +178,7 @@ def ensure_chromium() -> str:
                     "apt-get): apt-get install chromium chromium-driver")
     env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
     for cmd in (["apt-get", "update"],
-                ["apt-get", "install", "-y", "--no-install-recommends", "chromium",
-                 "chromium-driver"]):
+                ["apt-get", "install", "-y", "chromium", "chromium-driver"]):
         r = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=900)
         if r.returncode != 0:
             pytest.fail(f"{' '.join(cmd)} failed:\n{r.stdout[-2000:]}\n{r.stderr[-2000:]}")
