@@ -289,6 +289,7 @@ def plan_network(twin: Twin, catalogue: CostCatalogue, settings: PlannerSettings
             harm_limit(policy, twin.network)
         n_base = len(twin.network.cells)
         reference = _Round((), base, None, 0.0, lin.cell_ids)  # the network as it is
+        pending_whatifs = lin.n_whatifs + 1
         for it in range(1, s.max_iterations + 1):
             t0 = time.perf_counter()
             cap = None
@@ -309,10 +310,11 @@ def plan_network(twin: Twin, catalogue: CostCatalogue, settings: PlannerSettings
             rec: dict[str, Any] = {
                 "iteration": it, "n_candidates": len(items),
                 "reference": [items[i].key for i in lin.reference],
-                "what_ifs": lin.n_whatifs, "milp_status": sol.status,
+                "what_ifs": pending_whatifs, "milp_status": sol.status,
                 "objective": sol.objective, "lp_bound": sol.lp_bound, "lp_file": sol.lp_file,
                 "cost_cap": cap, "trust_radius": radius,
             }
+            pending_whatifs = 0  # what-ifs of the model this round used, counted once
             if sol.status not in ("optimal", "feasible") and radius is not None:
                 rec["note"] = "nothing new within the trust region; region lifted"
                 history.append(rec)
@@ -395,6 +397,7 @@ def plan_network(twin: Twin, catalogue: CostCatalogue, settings: PlannerSettings
             timings["sensitivities"] += time.perf_counter() - t0
             items = _annotate(items, lin, first_new)
             n_whatifs += lin.n_whatifs
+            pending_whatifs = lin.n_whatifs
             say(f"re-linearised around round {it}: {lin.n_whatifs} what-ifs, "
                 f"{len(extra)} new candidates")
 
