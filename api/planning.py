@@ -90,7 +90,7 @@ def planner_settings(params: dict[str, Any], lp_dir: Path | None) -> PlannerSett
         lp_dir=str(lp_dir) if lp_dir is not None else None, generator=gen)
 
 
-def make_proposer(params: dict[str, Any]) -> Any:
+def make_proposer(params: dict[str, Any], policy: Any = None) -> Any:
     """The LLM proposer hook of ``celltwin plan --llm`` (same resolution as the CLI), or None
     for the systematic generator alone."""
     if params.get("proposer", "systematic") != "llm":
@@ -100,7 +100,7 @@ def make_proposer(params: dict[str, Any]) -> Any:
     if build is None:
         raise ModelError("the LLM proposer is not available in this installation; use "
                          "proposer 'systematic'")
-    return build(str(params.get("llm_model") or "embedded"))
+    return build(str(params.get("llm_model") or "embedded"), load_costs(None), policy)
 
 
 def run_planner(loaded: LoadedNetwork, params: dict[str, Any], policy: Any,
@@ -108,7 +108,7 @@ def run_planner(loaded: LoadedNetwork, params: dict[str, Any], policy: Any,
                 dask_address: str | None = None) -> tuple[dict[str, Any], Any]:
     """Run the planner in this process (what-ifs serially, or on Dask when an address is
     given). Returns (the plan JSON of ``celltwin plan --json``, the proposer or None)."""
-    proposer = make_proposer(params)
+    proposer = make_proposer(params, policy)
     executor = make_executor(dask_address, None if dask_address else 1)
     try:
         plan = plan_network(loaded.twin, load_costs(None), planner_settings(params, lp_dir),

@@ -77,6 +77,8 @@ class PlannerSettings:
         lp_dir: folder for the audit ``.lp`` files (None: none written).
         generator: options of the systematic candidate generator.
         time_limit_s: per MILP solve.
+        systematic: use the systematic generator's candidates (False: only the proposer's,
+            e.g. to measure what the LLM adds on its own).
         trust_radius: most changes from the reference plan in the first round (None: any);
             later rounds adapt it (halved after an inaccurate prediction, doubled after an
             accurate one).
@@ -95,6 +97,7 @@ class PlannerSettings:
     lp_dir: str | None = None
     generator: GeneratorOptions = field(default_factory=GeneratorOptions)
     time_limit_s: float = 30.0
+    systematic: bool = True
     trust_radius: int | None = None
     max_util_increase: float | None = None
 
@@ -260,6 +263,8 @@ def plan_network(twin: Twin, catalogue: CostCatalogue, settings: PlannerSettings
 
         t0 = time.perf_counter()
         items, focus = generate_candidates(twin, base.states, s.target, catalogue, s.generator)
+        if not s.systematic:
+            items = []  # the focus is still needed to follow hot cells between rounds
         covered = set(focus.hot)
         request = ProposalRequest(twin, twin.network, base.states, (), s.target, s.budget_eur,
                                   0, ())
@@ -380,7 +385,7 @@ def plan_network(twin: Twin, catalogue: CostCatalogue, settings: PlannerSettings
                                                 s.generator, exclude_cells=covered)
             extra = [c for c in extra if c.action.target_cells() == []
                      or all(t in set(twin.network.cell_ids) for t in c.action.target_cells())]
-            extra = price_all([c.action for c in extra], twin, catalogue)
+            extra = price_all([c.action for c in extra], twin, catalogue) if s.systematic else []
             covered |= set(focus2.hot)
             request = ProposalRequest(twin, ver.network, ver.states,
                                       tuple(items[i].action for i in chosen), s.target,
@@ -445,6 +450,9 @@ def plan_network(twin: Twin, catalogue: CostCatalogue, settings: PlannerSettings
                         "focus_sites": list(focus.sites), "denied_by_policy": denied,
                         "notes": notes},
             message=message, executor=f"{ex.name} x{ex.n_workers}", max_actions=s.max_actions)
+        record = getattr(proposer, "provenance", None)
+        if callable(record):
+            plan.provenance = record([c.action for c in chosen_items if c.source == "proposer"])
         t0 = time.perf_counter()
         plan.policy = check_plan(policy, plan.to_json(include_policy=False), twin.network,
                                  catalogue)

@@ -52,6 +52,8 @@ class Plan:
         predicted: per cell: predicted and verified utilisation at the busy hour.
         policy: the policy gate's verdict.
         timings_s: wall time per stage.
+        provenance: who proposed what (model, prompts, raw output, accepted/rejected items)
+            when an LLM took part; empty otherwise.
     """
 
     scenario: str
@@ -81,6 +83,7 @@ class Plan:
     message: str = ""
     executor: str = ""
     max_actions: int | None = None
+    provenance: dict[str, Any] = field(default_factory=dict)
 
     @property
     def total_cost(self) -> float:
@@ -91,6 +94,7 @@ class Plan:
         for c in self.actions:
             row = action_to_json(c.action, c.cost)
             row["description"] = describe(c.action)
+            row["source"] = c.source
             rows.append(row)
         return rows
 
@@ -126,4 +130,6 @@ class Plan:
         }
         if include_policy:
             out["policy"] = self.policy
+        if self.provenance:
+            out["provenance"] = self.provenance
         return clean(out)

