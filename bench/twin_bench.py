@@ -282,6 +282,14 @@ def markdown(results: list[dict[str, Any]], info: dict[str, Any], baseline: dict
             f"| {r['iterations']} | {r['peak_rss_mib']:.0f} ({r['setup_rss_mib']:.0f}) "
             f"| {fmt(r['whatif_s'], 3)} | **{fmt(r['speedup_full_over_whatif'], 1)}x** "
             f"| {r['whatif_iterations']} | {fmt(r['load_avg_1min'])} |")
+    big = next((r for r in results if r.get("case") == "993c-250k" and "error" not in r), None)
+    if big is not None:
+        ok = big["full_s"] < 5.0 and big["peak_rss_mib"] < 4096.0
+        lines += ["", f"Targets (993c-250k): full run < 5 s and < 4 GiB: **{'met' if ok else 'missed'}"
+                  f"** ({big['full_s']:.2f} s, {big['peak_rss_mib'] / 1024:.2f} GiB); one-cell "
+                  f"what-if >= 10x faster than a full run: **"
+                  f"{'met' if big['speedup_full_over_whatif'] >= 10 else 'missed'}** "
+                  f"({big['speedup_full_over_whatif']:.1f}x)."]
     lines += ["", "What-if vs a full run of the changed network, and the far-field approximation "
               "vs every link exact (`far_field_block_m=0`, same engine):", "",
               "| case | what-if vs full: max abs d prb_util | server diff bins | change made "
@@ -301,8 +309,9 @@ def markdown(results: list[dict[str, Any]], info: dict[str, Any], baseline: dict
             f"| {a.get('serving_diff_bins', '-')} | {fmt(a.get('exact_full_s'))} "
             f"| {fmt(a.get('exact_peak_rss_mib'), 0)} |")
     if baseline:
-        lines += ["", f"Before this work (engine at {baseline.get('engine', '?')}, measured "
-                  f"{baseline['machine']['date_utc']} on the same machine):", "",
+        lines += ["", f"Before this work ({baseline.get('engine', '?')}; "
+                  f"{baseline['machine']['date_utc']}, same machine, file "
+                  "twin_bench_before.json):", "",
                   "| case | full s before | full s now | speed-up | peak RSS MiB before | now "
                   "| what-if s before | now |", "|---|---|---|---|---|---|---|---|"]
         now = {r["case"]: r for r in results if "error" not in r}

@@ -413,8 +413,9 @@ class Twin:
 
     # ------------------------------------------------------------------------------------
     def what_if(self, network: Network) -> Twin:
-        """A twin of ``network`` (a changed copy of this one) sharing this twin's link cache;
-        if this twin is assembled, the new one only redoes what the change reaches."""
+        """A twin of ``network`` (a changed copy of this one) sharing this twin's link cache
+        and, for a change of a few cells (cells appended, none removed or reordered), this
+        twin's association and interference operator everywhere the change does not reach."""
         child = Twin(network, self.demand, self.config, cache=self.cache)
         child._parent = self
         return child
@@ -423,7 +424,9 @@ class Twin:
     def assembly(self) -> _Assembly:
         if self._asm is None:
             parent, self._parent = self._parent, None
-            base = parent._asm if parent is not None else None
+            # The parent is assembled once and shared by all its what-ifs (the planner runs
+            # many what-ifs of one base twin).
+            base = parent.assembly if parent is not None else None
             t0 = time.perf_counter()
             rows = self.network.cells_with_sites()
             self._recs = link_records(rows)
