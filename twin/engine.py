@@ -23,8 +23,11 @@ How it is computed (docs/model.md, "Far-field interference" and "What-ifs"):
   a sparse matrix of exact near links (cell-major, so building it is a concatenation) plus the
   far field of every cell on a coarse lattice, interpolated to the bins; the server's own term
   is subtracted per bin;
-* :meth:`Twin.what_if` re-associates only the bins the changed cells reach and adds their new
-  columns to the parent's operator instead of rebuilding it.
+* :meth:`Twin.what_if` re-associates only the bins whose server the changed cells can change
+  and adds their new columns to the parent's operator (twin/interference.py) instead of
+  rebuilding it;
+* cold runs iterate plainly from 0; warm-started runs use Anderson acceleration
+  (twin/fixedpoint.py), with the same stopping rule.
 """
 
 from __future__ import annotations
@@ -42,6 +45,8 @@ from numpy.typing import NDArray
 from twin.config import RadioConfig
 from twin.demand import Demand, check_hour
 from twin.errors import ValidationError
+from twin.fixedpoint import anderson_iteration, plain_iteration
+from twin.interference import Block, InterferenceOperator, Prepared
 from twin.kpis import compute_kpis
 from twin.links import (
     LINK_COLUMNS,
@@ -67,8 +72,6 @@ INCREMENTAL_MAX_SHARE = 0.1
 MAX_BLOCKS_PER_CARRIER = 6
 #: Side of the tiles (bins) on which the server bound of the far-field check is kept.
 TILE_BINS = 16
-#: Residuals mixed by the Anderson-accelerated fixed point of warm-started runs.
-ANDERSON_DEPTH = 5
 #: Candidates computed per round when a tile's server bound is raised (see Twin._promote).
 PROMOTE_BATCH = 3
 
@@ -118,105 +121,6 @@ class _Kept:
 
 
 # --- the interference operator -------------------------------------------------------------
-@dataclass(frozen=True)
-class _Block:
-    """Columns of the co-channel power operator for some cells of one carrier."""
-
-    carrier: int
-    cols: NDArray[np.int64]     # [m] cell indices
-    mask: NDArray[np.float64]   # [m] 1 = in use, 0 = superseded by a what-if's newer column
-    mat: sp.csc_matrix          # [n_bin + n_node, m] received power (mW) at utilisation 1
-
-
-@dataclass(frozen=True)
-class _Group:
-    """Bins of one carrier in an interference evaluation, with their far-field weights."""
-
-    carrier: int
-    pos: NDArray[np.int64] | None  # [m] positions in the evaluation (None: all, in order)
-    bins: NDArray[np.int64]     # [m]
-    n00: NDArray[np.int64]      # [4, m] lattice nodes 00, 10, 01, 11 around each bin
-    w: NDArray[np.float64]      # [4, m] their bilinear weights
-
-
-@dataclass(frozen=True)
-class _Prepared:
-    """The bins an interference evaluation needs, grouped by their server's carrier."""
-
-    bins: NDArray[np.int64]     # [n]
-    server: NDArray[np.int64]   # [n]
-    own: NDArray[np.float64]    # [n] the server's own term, subtracted
-    groups: list[_Group]
-
-
-class _Operator:
-    """``I_b(r) = sum_j r_j P_j g_bj`` over cells on the server's carrier, minus the server.
-
-    Rows ``0..n_bin-1`` of each block hold exact near links, corrected by minus the far-field
-    interpolation at those bins; rows ``n_bin + node`` hold lattice gains, interpolated to the
-    bins after the product. Shape notes: ``r`` is ``[n_cell]``.
-    """
-
-    def __init__(self, n_bin: int, far: FarField | None, blocks: list[_Block]) -> None:
-        self.n_bin = n_bin
-        self.far = far
-        self.n_node = far.nodes.n_bin if far is not None else 0
-        self.blocks = blocks
-
-    def prepare(self, bins: NDArray[np.int64], server: NDArray[np.int64],
-                carrier_of_bin: NDArray[np.int64], own: NDArray[np.float64]) -> _Prepared:
-        car = carrier_of_bin[bins]
-        if self.far is not None:
-            sw, w_all = self.far.weights(bins)
-            nx = self.far.nodes.nx
-            n00_all = np.stack([sw, sw + 1, sw + nx, sw + nx + 1])
-        if car.size == 0 or car.min() == car.max():
-            parts = [(int(car[0]) if car.size else 0, None)]
-        else:
-            parts = [(int(f), np.flatnonzero(car == f)) for f in np.unique(car)]
-        groups = []
-        for f, pos in parts:
-            b = bins if pos is None else bins[pos]
-            if self.far is not None:
-                n00 = n00_all if pos is None else n00_all[:, pos]
-                w = w_all if pos is None else w_all[:, pos]
-            else:
-                n00, w = np.empty((4, 0), np.int64), np.empty((4, 0))
-            groups.append(_Group(f, pos, b, n00, w))
-        return _Prepared(bins, server[bins], own[bins], groups)
-
-    def interference(self, r: NDArray[np.float64], prep: _Prepared) -> NDArray[np.float64]:
-        """Co-channel interference (mW) at ``prep.bins`` for utilisation ``r`` (<= 1)."""
-        acc: dict[int, NDArray[np.float64]] = {}
-        for blk in self.blocks:
-            x = r[blk.cols] * blk.mask
-            if not x.any():
-                continue
-            y = blk.mat @ x
-            if blk.carrier in acc:
-                acc[blk.carrier] += y
-            else:
-                acc[blk.carrier] = y
-        out = np.zeros(prep.bins.size)
-        for grp in prep.groups:
-            a = acc.get(grp.carrier)
-            if a is None:
-                continue
-            v = a[grp.bins]
-            if self.far is not None:
-                nodes = a[self.n_bin:]
-                w, n00 = grp.w, grp.n00
-                for q in range(4):
-                    v += w[q] * nodes[n00[q]]
-            if grp.pos is None:
-                out = v
-            else:
-                out[grp.pos] = v
-        out -= r[prep.server] * prep.own
-        # The server's own term cancels up to rounding; interference is never negative.
-        return np.maximum(out, 0.0)
-
-
 # --- the assembly --------------------------------------------------------------------------
 @dataclass(eq=False)
 class _Assembly:
@@ -246,11 +150,11 @@ class _Assembly:
     tx_dbm: NDArray[np.float64]
     carrier: NDArray[np.int64]         # [n_cell] carrier group
     carrier_fc: NDArray[np.float64]    # [n_carrier] GHz
-    op: _Operator
+    op: InterferenceOperator
     grid_n_bin: int
     _lazy: dict[str, Any] = field(default_factory=dict)
 
-    def prepared(self, bins: NDArray[np.int64]) -> _Prepared:
+    def prepared(self, bins: NDArray[np.int64]) -> Prepared:
         """The operator's preparation for ``bins`` (cached for the last set asked for)."""
         hit = self._lazy.get("prep")
         if hit is not None and np.array_equal(hit[0], bins):
@@ -777,7 +681,7 @@ class Twin:
         arrays["own_mw"] = self._own_mw(serving, is_outer, arrays["signal_mw"], links, None)
         t0 = self._tick("association", t0)
         blocks = self._blocks(np.arange(n_cell), links, carrier)
-        op = _Operator(n_bin, self.cache.far, blocks)
+        op = InterferenceOperator(n_bin, self.cache.far, blocks)
         self._tick("operator", t0)
         return _Assembly(serving=serving, **arrays, best_score=best, best_near=best_near,
                          near_arg=near_arg, tile_lb=tile_lb,
@@ -798,7 +702,7 @@ class Twin:
                 "carrier_bin": np.where(has, carrier[srv], -1)}
 
     def _blocks(self, cols: NDArray[np.int64], links: list[TieredLinks],
-                carrier: NDArray[np.int64]) -> list[_Block]:
+                carrier: NDArray[np.int64]) -> list[Block]:
         """Operator columns of ``cols``, one block per carrier (filled in place: the arrays
         are the largest of the twin)."""
         n_bin = self.demand.grid.n_bin
@@ -832,7 +736,7 @@ class Twin:
                     nodes *= p_mw
                     np.add(tl.nodes, n_bin, out=indices[s0 + n:int(indptr[k + 1])])
             mat = sp.csc_matrix((data, indices, indptr), shape=(n_rows, cf.size))
-            blocks.append(_Block(int(f), cf.astype(np.int64), np.ones(cf.size), mat))
+            blocks.append(Block(int(f), cf.astype(np.int64), np.ones(cf.size), mat))
         return blocks
 
     # --- what-if assembly ----------------------------------------------------------------------
@@ -954,13 +858,13 @@ class Twin:
         for blk in base.op.blocks:
             gone = changed[blk.cols]
             if gone.any():
-                blk = _Block(blk.carrier, blk.cols, np.where(gone, 0.0, blk.mask), blk.mat)
+                blk = Block(blk.carrier, blk.cols, np.where(gone, 0.0, blk.mask), blk.mat)
             if blk.mask.any():
                 blocks.append(blk)
         blocks += self._blocks(cset.astype(np.int64), new_links, carrier)
         if np.bincount([b.carrier for b in blocks]).max() > MAX_BLOCKS_PER_CARRIER:
             blocks = self._blocks(np.arange(n_new), new_links, carrier)
-        op = _Operator(n_bin, far, blocks)
+        op = InterferenceOperator(n_bin, far, blocks)
         self._tick("operator", t0)
         return _Assembly(serving=serving, **arrays, best_score=best_score, best_near=best_near,
                          near_arg=near_arg, tile_lb=tile_lb,
@@ -1007,10 +911,10 @@ class Twin:
             rho = np.zeros(n_cell)
         warm = warm_start is not None and bool(np.any(rho != 0.0))
         if warm:
-            rho, converged, residual, iterations = _anderson(load, rho, cfg.tolerance,
+            rho, converged, residual, iterations = anderson_iteration(load, rho, cfg.tolerance,
                                                              cfg.max_iterations)
         else:
-            rho, converged, residual, iterations = _plain(load, rho, cfg.tolerance,
+            rho, converged, residual, iterations = plain_iteration(load, rho, cfg.tolerance,
                                                           cfg.max_iterations)
         t0 = self._tick("fixed_point", t0)
         st = self._state(hour, np.asarray(offered, dtype=float), rho, converged, residual,
@@ -1129,66 +1033,6 @@ class Twin:
                    "busiest_cell": st.kpis["busiest_cell"], "busy_hour": h == busy}
             rows.append(row)
         return pd.DataFrame(rows)
-
-
-def _plain(load: Callable[[NDArray[np.float64]], NDArray[np.float64]],
-           rho: NDArray[np.float64], tol: float, max_it: int
-           ) -> tuple[NDArray[np.float64], bool, float, int]:
-    """Plain iteration ``rho <- f(rho)``; from 0 it increases monotonically to the least
-    fixed point (Siomina & Yuan 2012). Returns (rho, converged, residual, iterations)."""
-    residual = np.inf
-    for it in range(1, max_it + 1):
-        new = load(rho)
-        residual = float(np.max(np.abs(new - rho))) if rho.size else 0.0
-        rho = new
-        if residual < tol:
-            return rho, True, residual, it
-    return rho, False, residual, max_it
-
-
-def _anderson(load: Callable[[NDArray[np.float64]], NDArray[np.float64]],
-              rho: NDArray[np.float64], tol: float, max_it: int, depth: int = ANDERSON_DEPTH
-              ) -> tuple[NDArray[np.float64], bool, float, int]:
-    """Anderson-accelerated iteration (Walker & Ni, SIAM J. Numer. Anal. 2011) for warm
-    starts: the next point mixes the last ``depth`` values of ``f`` so that the residuals
-    ``f(rho) - rho`` cancel in the least-squares sense. The fixed point and the stopping rule
-    (``max |f(rho) - rho| < tol``, return ``f(rho)``) are those of the plain iteration; a
-    step that increases the residual restarts the mixing from a plain step."""
-    if rho.size == 0:
-        return load(rho), True, 0.0, 1
-    xs: list[NDArray[np.float64]] = []
-    gs: list[NDArray[np.float64]] = []
-    fs: list[NDArray[np.float64]] = []
-    x = rho
-    fx = load(x)
-    g = fx - x
-    residual = float(np.max(np.abs(g)))
-    for it in range(1, max_it + 1):
-        if residual < tol:
-            return fx, True, residual, it
-        if it == max_it:
-            break
-        xs.append(x)
-        gs.append(g)
-        fs.append(fx)
-        if len(gs) > depth + 1:
-            del xs[0], gs[0], fs[0]
-        if len(gs) > 1:
-            d_g = np.column_stack([gs[i + 1] - gs[i] for i in range(len(gs) - 1)])
-            d_f = np.column_stack([fs[i + 1] - fs[i] for i in range(len(fs) - 1)])
-            gamma = np.linalg.lstsq(d_g, g, rcond=1e-12)[0]
-            x_new = np.maximum(fx - d_f @ gamma, 0.0)
-        else:
-            x_new = fx
-        f_new = load(x_new)
-        g_new = f_new - x_new
-        r_new = float(np.max(np.abs(g_new)))
-        if r_new > residual and len(gs) > 1:
-            xs.clear()
-            gs.clear()
-            fs.clear()
-        x, fx, g, residual = x_new, f_new, g_new, r_new
-    return fx, False, residual, max_it
 
 
 def run(network: Network, demand: Demand, hour: int | None = None,

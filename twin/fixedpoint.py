@@ -1,0 +1,76 @@
+"""Solvers of the load-coupling fixed point ``rho = f(rho)`` (Siomina & Yuan, IEEE TWC 2012).
+
+Both stop when ``max |f(rho) - rho| < tol`` and return ``f(rho)``, with the flag, the residual
+and the number of evaluations of ``f``: non-convergence is reported, never hidden.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+from numpy.typing import NDArray
+
+#: Residuals mixed by the Anderson-accelerated iteration of warm-started runs.
+ANDERSON_DEPTH = 5
+
+LoadMap = Callable[[NDArray[np.float64]], NDArray[np.float64]]
+
+
+def plain_iteration(load: LoadMap, rho: NDArray[np.float64], tol: float, max_it: int
+                    ) -> tuple[NDArray[np.float64], bool, float, int]:
+    """Plain iteration ``rho <- f(rho)``; from 0 it increases monotonically to the least
+    fixed point (Siomina & Yuan 2012). Returns (rho, converged, residual, iterations)."""
+    residual = np.inf
+    for it in range(1, max_it + 1):
+        new = load(rho)
+        residual = float(np.max(np.abs(new - rho))) if rho.size else 0.0
+        rho = new
+        if residual < tol:
+            return rho, True, residual, it
+    return rho, False, residual, max_it
+
+
+def anderson_iteration(load: LoadMap, rho: NDArray[np.float64], tol: float, max_it: int,
+                       depth: int = ANDERSON_DEPTH
+                       ) -> tuple[NDArray[np.float64], bool, float, int]:
+    """Anderson-accelerated iteration (Walker & Ni, SIAM J. Numer. Anal. 2011) for warm
+    starts: the next point mixes the last ``depth`` values of ``f`` so that the residuals
+    ``f(rho) - rho`` cancel in the least-squares sense. The fixed point and the stopping rule
+    (``max |f(rho) - rho| < tol``, return ``f(rho)``) are those of the plain iteration; a
+    step that increases the residual restarts the mixing from a plain step."""
+    if rho.size == 0:
+        return load(rho), True, 0.0, 1
+    xs: list[NDArray[np.float64]] = []
+    gs: list[NDArray[np.float64]] = []
+    fs: list[NDArray[np.float64]] = []
+    x = rho
+    fx = load(x)
+    g = fx - x
+    residual = float(np.max(np.abs(g)))
+    for it in range(1, max_it + 1):
+        if residual < tol:
+            return fx, True, residual, it
+        if it == max_it:
+            break
+        xs.append(x)
+        gs.append(g)
+        fs.append(fx)
+        if len(gs) > depth + 1:
+            del xs[0], gs[0], fs[0]
+        if len(gs) > 1:
+            d_g = np.column_stack([gs[i + 1] - gs[i] for i in range(len(gs) - 1)])
+            d_f = np.column_stack([fs[i + 1] - fs[i] for i in range(len(fs) - 1)])
+            gamma = np.linalg.lstsq(d_g, g, rcond=1e-12)[0]
+            x_new = np.maximum(fx - d_f @ gamma, 0.0)
+        else:
+            x_new = fx
+        f_new = load(x_new)
+        g_new = f_new - x_new
+        r_new = float(np.max(np.abs(g_new)))
+        if r_new > residual and len(gs) > 1:
+            xs.clear()
+            gs.clear()
+            fs.clear()
+        x, fx, g, residual = x_new, f_new, g_new, r_new
+    return fx, False, residual, max_it
