@@ -197,9 +197,13 @@ def browser() -> Iterator[Any]:
 
 
 @pytest.fixture(scope="session")
-def walkthrough(browser: Any, live_ui: Server, hotspot: dict[str, Any]) -> Any:
-    """One user's walk through every page (a plan run on hotspot), recorded; screenshots go
-    to docs/screenshots/ for reviewers."""
+def walkthrough(browser: Any, live_ui: Server, hotspot: dict[str, Any],
+                tmp_path_factory: pytest.TempPathFactory) -> Any:
+    """One user's walk through every page (a plan run on hotspot), recorded. Screenshots go to
+    a temporary folder, or to docs/screenshots/ (the ones committed for reviewers) when
+    CELLTWIN_SCREENSHOTS=1, so that `make test` leaves the checkout clean."""
     from tests.ui.walkthrough import walk
 
-    return walk(browser, f"{live_ui.url}/?network={hotspot['id']}", SCREENSHOTS)
+    shots = (SCREENSHOTS if os.environ.get("CELLTWIN_SCREENSHOTS") == "1"
+             else tmp_path_factory.mktemp("screenshots"))
+    return walk(browser, f"{live_ui.url}/?network={hotspot['id']}", shots)
