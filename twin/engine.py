@@ -39,13 +39,14 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import scipy.linalg as sla
 import scipy.sparse as sp
 from numpy.typing import NDArray
 
 from twin.config import RadioConfig
 from twin.demand import Demand, check_hour
 from twin.errors import ValidationError
-from twin.fixedpoint import anderson_iteration, plain_iteration
+from twin.fixedpoint import anderson_iteration, plain_iteration, preconditioned_iteration
 from twin.interference import Block, InterferenceOperator, Prepared
 from twin.kpis import compute_kpis
 from twin.links import (
@@ -74,6 +75,8 @@ MAX_BLOCKS_PER_CARRIER = 6
 TILE_BINS = 16
 #: Candidates computed per round when a tile's server bound is raised (see Twin._promote).
 PROMOTE_BATCH = 3
+#: Factorised base Jacobians a twin keeps for its what-ifs (one per offered-traffic map).
+JACOBIAN_CACHE = 4
 
 
 def _wrap_deg(a: NDArray[np.float64]) -> NDArray[np.float64]:
@@ -294,8 +297,15 @@ class Twin:
         self.cache = cache if cache is not None else LinkCache(demand.grid, self.config)
         self._asm: _Assembly | None = None
         self._parent: Twin | None = None
+        # The twin this one is a what-if of, kept for its Jacobian (Twin._preconditioner).
+        self._base: Twin | None = None
+        # (offered map, LU of I - J at it), most recent last; see Twin._base_lu.
+        self._lu: list[tuple[NDArray[np.float64], tuple[Any, Any] | None]] = []
         self._recs: list[dict[str, Any]] = []
         self.timings: dict[str, float] = {}
+        #: Evaluations of the load map ``f`` (every solve and load_operator use) and base
+        #: Jacobians built (for this twin's what-ifs).
+        self.counts: dict[str, int] = {"load_evaluations": 0, "jacobians": 0}
         cells = network.cells
         self._n_prb = cells["n_prb"].to_numpy(dtype=float)
         self._prb_bw_hz = 12.0 * cells["scs_khz"].to_numpy(dtype=float) * 1e3
@@ -316,13 +326,32 @@ class Twin:
         return t1
 
     # ------------------------------------------------------------------------------------
-    def what_if(self, network: Network) -> Twin:
+    def what_if(self, network: Network, precondition: bool = True) -> Twin:
         """A twin of ``network`` (a changed copy of this one) sharing this twin's link cache
         and, for a change of a few cells (cells appended, none removed or reordered), this
-        twin's association and interference operator everywhere the change does not reach."""
+        twin's association and interference operator everywhere the change does not reach.
+
+        With ``precondition`` its warm-started runs solve the fixed point by a chord-Newton
+        iteration on this twin's load Jacobian (:meth:`prepare_what_ifs`, built on the first
+        such run for each hour and reused by every what-if of this twin); without it, by
+        Anderson acceleration. Both stop at the same tolerance."""
         child = Twin(network, self.demand, self.config, cache=self.cache)
         child._parent = self
+        child._base = self if precondition else None
         return child
+
+    def prepare_what_ifs(self, hour: int | None = None,
+                         prb_util: NDArray[np.float64] | None = None) -> None:
+        """Build (if not cached) the factorised load Jacobian ``I - df/drho`` at ``prb_util``
+        (default: this twin's state at ``hour``) that this twin's what-ifs use for ``hour``
+        (default: the busy hour). Optional: the first warm-started what-if of an hour builds
+        it anyway; calling it first keeps that cost out of the what-if's time."""
+        hour = self.demand.busy_hour if hour is None else check_hour(hour)
+        if prb_util is None:
+            prb_util = np.asarray(self.run(hour).prb_util)
+        t0 = time.perf_counter()
+        self._base_lu(self.demand.at(hour), np.asarray(prb_util, dtype=float))
+        self._tick("jacobian", t0)
 
     @property
     def assembly(self) -> _Assembly:
@@ -910,7 +939,14 @@ class Twin:
         if rho.shape != (n_cell,) or not np.isfinite(rho).all():
             rho = np.zeros(n_cell)
         warm = warm_start is not None and bool(np.any(rho != 0.0))
-        if warm:
+        pre = None
+        if warm and self._base is not None:
+            pre = self._preconditioner(np.asarray(offered, float), rho)
+            t0 = self._tick("jacobian", t0)
+        if pre is not None:
+            rho, converged, residual, iterations = preconditioned_iteration(
+                load, rho, pre, cfg.tolerance, cfg.max_iterations)
+        elif warm:
             rho, converged, residual, iterations = anderson_iteration(load, rho, cfg.tolerance,
                                                              cfg.max_iterations)
         else:
@@ -1013,13 +1049,100 @@ class Twin:
         prb_bw = self._prb_bw_hz[srv]  # [n_act]
         op = asm.op
 
+        counts = self.counts
+
         def load(rho: NDArray[np.float64]) -> NDArray[np.float64]:
+            counts["load_evaluations"] += 1
             sinr = s_act / (op.interference(np.minimum(rho, 1.0), prep) + n_act)
             se = load_spectral_efficiency(sinr, layers, cfg)
             prbs = d_bps / (se * prb_bw)
             return np.bincount(srv, weights=prbs, minlength=n_cell) / self._n_prb
 
         return load
+
+    def load_jacobian(self, offered: NDArray[np.float64], rho: NDArray[np.float64]
+                      ) -> NDArray[np.float64]:
+        """``[n_cell, n_cell]`` Jacobian ``J[c, j] = d f_c / d rho_j`` of the load map of
+        :meth:`load_operator` at ``rho`` ``[n_cell]``, analytically:
+
+            d f_c / d rho_j = sum_{b: s(b) = c} dPRB_b/dse_b dse_b/dSINR_b dSINR_b/dI_b
+                              * dI_b/dr_j * [rho_j < 1]
+
+        with ``dI_b/dr_j`` the interference operator's entry (0 for the server itself); the
+        derivative is 0 where a kink clips (``min(rho, 1)``, the MCS floor and ``se_max``,
+        interference clipped at 0). Costs about one pass over the operator's non-zeros."""
+        cfg = self.config
+        asm = self.assembly
+        n_cell = len(self.network.cells)
+        offered = np.asarray(offered, dtype=float)
+        act = np.flatnonzero((asm.serving >= 0) & (offered > 0))
+        prep = asm.prepared(act)
+        srv = prep.server
+        r = np.minimum(np.asarray(rho, dtype=float), 1.0)
+        i_mw = asm.op.interference(r, prep)
+        tot = i_mw + asm.noise_mw[act]
+        sinr = asm.signal_mw[act] / tot
+        layers = self._layers[srv]
+        se = load_spectral_efficiency(sinr, layers, cfg)
+        per_layer = cfg.alpha * np.log2(1.0 + sinr / layers)
+        floor = min(cfg.alpha * np.log2(1.0 + 10.0 ** (cfg.sinr_min_db / 10.0)),
+                    cfg.se_max_bps_hz)
+        free = (per_layer > floor) & (per_layer < cfg.se_max_bps_hz) & (i_mw > 0.0)
+        # L * d(alpha log2(1 + SINR/L))/dSINR = alpha / (ln 2 (1 + SINR/L)).
+        dse = np.where(free, cfg.alpha / (np.log(2.0) * (1.0 + sinr / layers)), 0.0)
+        # PRB_b = D_b / (se_b B_prb n_prb); dSINR/dI = -SINR / (I + N): both signs cancel.
+        w = offered[act] * 1e6 / (self._prb_bw_hz[srv] * self._n_prb[srv]) * dse / se**2 \
+            * sinr / tot
+        jac = asm.op.jacobian(w, prep, n_cell)
+        jac[:, np.asarray(rho) >= 1.0] = 0.0
+        return jac
+
+    def _base_lu(self, offered: NDArray[np.float64], rho: NDArray[np.float64]
+                 ) -> tuple[Any, Any] | None:
+        """LU factors of ``I - J`` (:meth:`load_jacobian` at ``rho``) for ``offered``, built
+        once per offered-traffic map (hour) and kept for every what-if of this twin; None if
+        singular."""
+        for k, (off, lu) in enumerate(self._lu):
+            if off.shape == offered.shape and np.array_equal(off, offered):
+                self._lu.append(self._lu.pop(k))
+                return lu
+        jac = self.load_jacobian(offered, rho)
+        self.counts["jacobians"] += 1
+        m = np.eye(jac.shape[0]) - jac
+        lu: tuple[Any, Any] | None
+        try:
+            with np.errstate(all="ignore"):
+                lu = sla.lu_factor(m, check_finite=True)
+            if not np.all(np.isfinite(lu[0])) or np.min(np.abs(np.diag(lu[0]))) == 0.0:
+                lu = None
+        except (ValueError, np.linalg.LinAlgError):
+            lu = None
+        self._lu.append((offered.copy(), lu))
+        del self._lu[:-JACOBIAN_CACHE]
+        return lu
+
+    def _preconditioner(self, offered: NDArray[np.float64], rho: NDArray[np.float64]
+                        ) -> Callable[[NDArray[np.float64]], NDArray[np.float64]] | None:
+        """``g -> (I - J0)^-1 g`` with ``J0`` the base twin's Jacobian (:meth:`_base_lu`)
+        for a what-if whose cells extend the base's (appended cells get an identity row, no
+        coupling); None for other twins (they use Anderson acceleration)."""
+        base = self._base
+        if base is None:
+            return None
+        ids, base_ids = self.network.cell_ids, base.network.cell_ids
+        n_old = len(base_ids)
+        if n_old == 0 or len(ids) < n_old or list(ids[:n_old]) != list(base_ids):
+            return None
+        lu = base._base_lu(offered, rho[:n_old])
+        if lu is None:
+            return None
+
+        def solve(g: NDArray[np.float64]) -> NDArray[np.float64]:
+            out = g.copy()
+            out[:n_old] = sla.lu_solve(lu, g[:n_old], check_finite=False)
+            return out
+
+        return solve
 
     def run_day(self) -> pd.DataFrame:
         """KPIs of every hour, one row per hour (0..23), with ``busy_hour`` marked."""
