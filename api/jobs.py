@@ -16,6 +16,11 @@ server and sends its what-ifs, the heavy part, to the cluster (the planner's
 * **Cancel**: ``POST /plans/{id}/cancel`` cancels a queued job at once and sets
   ``cancel_requested`` on a running one; the worker checks the flag after each stage and
   ends as ``cancelled``.
+* **Row locks**: every read-check-write of a plan row (queued -> running, running -> done /
+  failed / cancelled / interrupted) reads the row ``FOR UPDATE``: on PostgreSQL (read
+  committed) a worker finishing a plan and a server marking it interrupted, or two servers
+  starting at once, are serialised on the row instead of the last writer silently winning.
+  SQLite ignores ``FOR UPDATE`` (it has one writer at a time anyway).
 * **Crash recovery**: each plan records its owner (``host:pid`` of the server that queued it).
   At start-up, :func:`recover_interrupted` marks every queued/running plan of a dead owner
   ``interrupted`` (a plan of this host whose owner pid no longer runs, or is this very process,
@@ -91,7 +96,8 @@ def owner_gone(owner: str, now_updated: Any = None) -> bool:
 
 def recover_interrupted(session: Session) -> list[str]:
     """Mark live plans whose owner is gone as ``interrupted``; returns their ids."""
-    rows = session.scalars(select(PlanRow).where(PlanRow.status.in_(LIVE_STATUSES))).all()
+    rows = session.scalars(select(PlanRow).where(PlanRow.status.in_(LIVE_STATUSES))
+                           .with_for_update()).all()
     ids = []
     for row in rows:
         if not owner_gone(row.owner, row.updated_at):
@@ -127,7 +133,7 @@ def run_plan_job(plan_id: str, db_url: str, data_dir: str,
     (done, failed with the reason, cancelled) is written to the plan row."""
     engine = get_engine(db_url)
     with transaction(engine) as s:
-        row = s.get(PlanRow, plan_id)
+        row = s.get(PlanRow, plan_id, with_for_update=True)
         if row is None or row.status != "queued":
             return row.status if row is not None else "missing"
         row.status, row.stage, row.progress = "running", "loading the network", 0.02
@@ -163,7 +169,7 @@ def run_plan_job(plan_id: str, db_url: str, data_dir: str,
             "stages": tracker.messages,
         }
         with transaction(engine) as s:
-            row = s.get(PlanRow, plan_id)
+            row = s.get(PlanRow, plan_id, with_for_update=True)
             if row is None or row.status != "running":  # interrupted meanwhile: keep that
                 return row.status if row is not None else "missing"
             row.status, row.progress, row.stage = "done", 1.0, f"done: {result.get('message')}"
@@ -198,7 +204,7 @@ def run_plan_job(plan_id: str, db_url: str, data_dir: str,
 def _finish(engine: Any, plan_id: str, network_id: str, status: str, stage: str,
             error: str | None) -> None:
     with transaction(engine) as s:
-        row = s.get(PlanRow, plan_id)
+        row = s.get(PlanRow, plan_id, with_for_update=True)
         if row is None or row.status != "running":
             return
         row.status, row.stage, row.error = status, stage, error
@@ -273,7 +279,7 @@ class JobRunner:
         try:
             engine = get_engine(self.db_url)
             with transaction(engine) as s:
-                row = s.get(PlanRow, plan_id)
+                row = s.get(PlanRow, plan_id, with_for_update=True)
                 if row is not None and row.status in LIVE_STATUSES:
                     row.status, row.stage, row.error = "failed", msg[:200], msg
                     row.finished_at = row.updated_at = utcnow()
@@ -301,7 +307,8 @@ class JobRunner:
         try:
             with transaction(get_engine(self.db_url)) as s:
                 rows = s.scalars(select(PlanRow).where(PlanRow.status.in_(LIVE_STATUSES),
-                                                       PlanRow.owner == owner_id())).all()
+                                                       PlanRow.owner == owner_id())
+                                 .with_for_update()).all()
                 for row in rows:
                     was = row.status
                     row.status = "interrupted"

@@ -3,7 +3,7 @@
 | variable | default | meaning |
 |---|---|---|
 | ``CELLTWIN_DATA_DIR`` | ``./data`` | data directory: SQLite file, token file, active policy |
-| ``DATABASE_URL`` | ``sqlite:///<data dir>/celltwin.db`` | SQLAlchemy URL (PostgreSQL: ``postgresql+psycopg://...``) |
+| ``DATABASE_URL`` | ``sqlite:///<data dir>/celltwin.db`` | SQLAlchemy URL; PostgreSQL: ``postgresql+psycopg://user:pw@host:5432/db`` (``postgresql://`` and ``postgres://`` mean the same, see :func:`normalise_database_url`) |
 | ``CELLTWIN_TOKENS`` | unset | bearer tokens, ``role:TOKEN`` or ``name:role:TOKEN``, comma-separated |
 | ``CELLTWIN_TOKENS_FILE`` | unset | the same entries, one per line (``#`` comments) |
 | ``CELLTWIN_MAX_UPLOAD_MB`` | ``20`` | largest request body accepted (413 above) |
@@ -29,6 +29,26 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from twin.errors import InputFileError
 
 JobBackend = Literal["process", "thread", "dask"]
+
+#: URL schemes users write for PostgreSQL (Heroku/libpq style) and the SQLAlchemy dialect the
+#: API ships a driver for (psycopg 3, ``psycopg[binary]`` in the dependencies).
+_POSTGRES_SCHEMES = ("postgres://", "postgresql://")
+POSTGRES_DIALECT = "postgresql+psycopg"
+
+
+def normalise_database_url(url: str) -> str:
+    """``url`` with a bare PostgreSQL scheme mapped to the psycopg 3 dialect.
+
+    ``postgres://u:p@h/db`` and ``postgresql://u:p@h/db`` become
+    ``postgresql+psycopg://u:p@h/db`` (SQLAlchemy would otherwise pick psycopg2, which is not
+    installed, and rejects ``postgres://`` outright). A URL that names a driver
+    (``postgresql+psycopg2://``, ``sqlite:///...``) is returned unchanged.
+    """
+    u = url.strip()
+    for scheme in _POSTGRES_SCHEMES:
+        if u.lower().startswith(scheme):
+            return f"{POSTGRES_DIALECT}://{u[len(scheme):]}"
+    return u
 
 
 class Settings(BaseModel):
@@ -56,7 +76,9 @@ class Settings(BaseModel):
 
     @property
     def db_url(self) -> str:
-        return self.database_url or f"sqlite:///{(self.data_dir / 'celltwin.db').resolve()}"
+        if self.database_url:
+            return normalise_database_url(self.database_url)
+        return f"sqlite:///{(self.data_dir / 'celltwin.db').resolve()}"
 
     @property
     def max_upload_bytes(self) -> int:

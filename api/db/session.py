@@ -1,8 +1,12 @@
-"""Database engines: SQLite (WAL journal, busy timeout, foreign keys) or any SQLAlchemy URL.
+"""Database engines: SQLite (WAL journal, busy timeout, foreign keys) or PostgreSQL (psycopg 3).
 
 SQLite in WAL mode lets readers run while one writer commits; the busy timeout makes a second
 writer wait instead of failing with "database is locked". Writers keep transactions short
-(one progress update per transaction), so waits stay in milliseconds.
+(one progress update per transaction), so waits stay in milliseconds. The pragmas are set
+only on SQLite connections; PostgreSQL has row locks and MVCC and needs none of them (it gets
+``pool_pre_ping`` so that a restarted database server costs one retry, not a failed request).
+Bare ``postgres://``/``postgresql://`` URLs are mapped to the psycopg 3 dialect
+(:func:`api.settings.normalise_database_url`).
 """
 
 from __future__ import annotations
@@ -15,6 +19,8 @@ from typing import Any
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
+
+from api.settings import normalise_database_url
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 
@@ -33,6 +39,7 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
 
 def make_engine(url: str) -> Engine:
     """A new engine for ``url`` (SQLite gets the pragmas above and a file-creating parent)."""
+    url = normalise_database_url(url)
     u = make_url(url)
     if u.get_backend_name() == "sqlite":
         if u.database and u.database != ":memory:":
