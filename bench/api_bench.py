@@ -50,6 +50,7 @@ sys.path.insert(0, str(ROOT))
 
 import httpx  # noqa: E402
 import numpy as np  # noqa: E402
+from machine_info import cpu_model, memory_gib  # noqa: E402
 
 #: Planning request of every job: the systematic generator around the hot cell and its
 #: strongest neighbour, small cells included (about 40 candidates, one what-if each), at most
@@ -195,18 +196,7 @@ async def run_load(url: str, token: str, duration_s: float, n_readers: int, n_pl
 
 
 def machine() -> dict[str, Any]:
-    cpu = platform.processor()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    try:
-        mem_gib = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
-    except (ValueError, OSError):
-        mem_gib = float("nan")
+    cpu, mem_gib = cpu_model(), memory_gib()
     load = os.getloadavg() if hasattr(os, "getloadavg") else None
     commit = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"],
                             capture_output=True, text=True).stdout.strip() or None

@@ -48,6 +48,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 import numpy as np  # noqa: E402
+from machine_info import cpu_model, memory_gib  # noqa: E402
 
 from planner.baselines import exhaustive_linear, greedy, random_feasible  # noqa: E402
 from planner.candidates import generate_candidates  # noqa: E402
@@ -67,21 +68,7 @@ TARGETS = {"milan": 0.8}
 
 
 def machine() -> dict[str, Any]:
-    cpu = platform.processor() or ""
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    mem = ""
-    try:
-        kb = int(next(ln for ln in Path("/proc/meminfo").read_text().splitlines()
-                      if ln.startswith("MemTotal")).split()[1])
-        mem = f"{kb / 2**20:.1f} GiB"
-    except (OSError, StopIteration, ValueError):
-        pass
+    cpu, mem = cpu_model(), f"{memory_gib():.1f} GiB"
     import pandas
     import pulp
     import scipy

@@ -50,6 +50,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from machine_info import cpu_model, memory_gib
+
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "results"
 
@@ -196,21 +198,7 @@ def machine() -> dict[str, Any]:
     import pandas as pd
     import scipy
 
-    cpu = "unknown"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    mem_gib = float("nan")
-    try:
-        for line in Path("/proc/meminfo").read_text().splitlines():
-            if line.startswith("MemTotal"):
-                mem_gib = int(line.split()[1]) / 1024**2
-    except OSError:
-        pass
+    cpu, mem_gib = cpu_model(), memory_gib()
     return {"cpu": cpu, "cores": os.cpu_count(), "ram_gib": round(mem_gib, 1),
             "python": platform.python_version(), "numpy": np.__version__,
             "scipy": scipy.__version__, "pandas": pd.__version__,

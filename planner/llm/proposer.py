@@ -10,6 +10,8 @@ counts and time. Generation is always bounded (``max_tokens``; every string has 
 
 from __future__ import annotations
 
+import atexit
+import contextlib
 import json
 import os
 import threading
@@ -68,6 +70,23 @@ def _load(info: ModelInfo, n_ctx: int, n_threads: int) -> Any:
                 raise ModelError(f"could not load model {str(info.path)!r}: {exc}; check that "
                                  "it is a complete GGUF file llama.cpp supports") from exc
         return _MODELS[key]
+
+
+def release_models() -> None:
+    """Free every loaded model now.
+
+    Registered with :mod:`atexit`: llama-cpp-python frees a model in ``Llama.__del__``, which at
+    interpreter shutdown runs after its module globals are gone and prints a ``TypeError``
+    traceback on every exit of a process that used the LLM.
+    """
+    with _LOCK:
+        for lm in _MODELS.values():
+            with contextlib.suppress(Exception):
+                lm._interpreter.engine.model_obj.close()
+        _MODELS.clear()
+
+
+atexit.register(release_models)
 
 
 class LLMProposer:
