@@ -903,7 +903,10 @@ class Twin:
 
     def _cells_near(self, rows: pd.DataFrame, win: NDArray[np.int64], dist_m: float
                     ) -> list[int]:
-        """Cells whose mast is within ``dist_m`` of the bounding box of ``win``."""
+        """Cells whose mast is within ``dist_m`` of the bounding box of ``win`` (none for no
+        bins: a change, such as a weak small cell, can leave every bin's server as it was)."""
+        if win.size == 0:
+            return []
         g = self.demand.grid
         ix, iy = win % g.nx, win // g.nx
         x0, x1 = g.x0_m + ix.min() * g.spacing_m, g.x0_m + ix.max() * g.spacing_m

@@ -197,6 +197,28 @@ def test_what_if_equals_a_full_run_and_computes_one_cell(hex7: SmallCase):
     assert base.cache.computed == n_cell + 1
 
 
+def test_what_if_adding_a_cell_that_serves_no_bin_equals_a_full_run(hex7: SmallCase):
+    # A weak omni cell 30 m from a macro mast wins no bin: the what-if's window of bins whose
+    # server can change is empty (it crashed on an empty bounding box before).
+    base = hex7.twin()
+    before = run_checked(base)
+    mast = hex7.network.sites.iloc[0]
+    site = mast.to_frame().T.assign(site_id="W01", x_m=mast["x_m"] + 30.0)
+    site = site.astype(hex7.network.sites.dtypes.to_dict())
+    site[["lat_deg", "lon_deg"]] = np.nan  # placed by x/y only, as a candidate site is
+    row = hex7.network.cells.iloc[0].to_dict() | {
+        "cell_id": "W01-1", "site_id": "W01", "antenna": "omni", "antenna_gain_dbi": 0.0,
+        "h_beamwidth_deg": 360.0, "v_beamwidth_deg": 65.0, "elec_tilt_deg": 0.0,
+        "height_m": 6.0, "tx_power_dbm": 0.0, "scenario": "umi"}
+    changed = hex7.network.with_added(site, pd.DataFrame([row]))
+    st = run_checked(base.what_if(changed))
+    assert (st.res_bin["serving_cell"] != "W01-1").all()
+    fresh = run_checked(Twin(changed, hex7.demand, hex7.config))
+    pd.testing.assert_frame_equal(st.res_cell, fresh.res_cell, rtol=1e-9, atol=1e-9)
+    pd.testing.assert_frame_equal(st.res_bin, fresh.res_bin, rtol=1e-9, atol=1e-9)
+    np.testing.assert_allclose(st.prb_util[:-1], before.prb_util, atol=1e-5)
+
+
 def test_what_if_of_a_twin_not_yet_run_shares_its_cache(hex7: SmallCase):
     # An empty cache must be shared too (it is falsy: len 0).
     base = hex7.twin()
