@@ -90,6 +90,16 @@ def planner_settings(params: dict[str, Any], lp_dir: Path | None) -> PlannerSett
         lp_dir=str(lp_dir) if lp_dir is not None else None, generator=gen)
 
 
+def check_llm_model(params: dict[str, Any]) -> None:
+    """Raise :class:`ModelError` (422) now, at the request, when the plan asks for the LLM and
+    its model file is missing or not GGUF (or the embedded model cannot be assembled): a job
+    that could only fail is never queued. Loading the model is left to the job."""
+    if params.get("proposer", "systematic") == "llm":
+        from planner.llm.model import resolve_model
+
+        resolve_model(str(params.get("llm_model") or "embedded"))
+
+
 def make_proposer(params: dict[str, Any], policy: Any = None) -> Any:
     """The LLM proposer hook of ``celltwin plan --llm`` (same resolution as the CLI), or None
     for the systematic generator alone."""

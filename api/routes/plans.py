@@ -21,7 +21,7 @@ from api.deps import (
 )
 from api.errors import ApiError, conflict
 from api.jobs import owner_id
-from api.planning import blocking_violations, gate, verify_edit
+from api.planning import blocking_violations, check_llm_model, gate, verify_edit
 from api.schemas.common import CONFLICT, ERRORS, NOT_FOUND
 from api.schemas.plans import (
     ApprovalPublic,
@@ -45,8 +45,9 @@ def create_plan(network_id: str, body: PlanCreate, user: PlannerDep, db: Session
                 jobs: JobsDep, policy: PolicyDep) -> JSONResponse:
     """Queue a planning job; poll ``GET /plans/{id}`` for progress and the result."""
     net = crud.get_network(db, network_id)
-    pv = policy.current(db)
     params: dict[str, Any] = body.model_dump()
+    check_llm_model(params)
+    pv = policy.current(db)
     params["policy_version"] = pv.version
     params["policy_hash"] = pv.policy.policy_hash
     row = PlanRow(network_id=net.id, status="queued", progress=0.0, stage="queued",
