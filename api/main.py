@@ -29,6 +29,7 @@ from api.routes import (
     exports,
     health,
     me,
+    models,
     networks,
     plans,
     policies,
@@ -45,7 +46,7 @@ log = logging.getLogger("celltwin.api")
 def api_router() -> APIRouter:
     r = APIRouter(prefix=API_PREFIX)
     for module in (health, scenarios, networks, state, plans, policies, exports, demand, me,
-                   policy_cases, audit):
+                   policy_cases, audit, models):
         r.include_router(module.router)
     return r
 

@@ -16,7 +16,9 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from api.llm_models import resolve_offered
 from api.network_store import LoadedNetwork
+from api.settings import Settings
 from planner.actions import _Action, action_to_json, describe, parse_actions, price
 from planner.candidates import GeneratorOptions
 from planner.costs import CostCatalogue, load_costs
@@ -90,14 +92,18 @@ def planner_settings(params: dict[str, Any], lp_dir: Path | None) -> PlannerSett
         lp_dir=str(lp_dir) if lp_dir is not None else None, generator=gen)
 
 
-def check_llm_model(params: dict[str, Any]) -> None:
-    """Raise :class:`ModelError` (422) now, at the request, when the plan asks for the LLM and
-    its model file is missing or not GGUF (or the embedded model cannot be assembled): a job
-    that could only fail is never queued. Loading the model is left to the job."""
-    if params.get("proposer", "systematic") == "llm":
-        from planner.llm.model import resolve_model
+def check_llm_model(params: dict[str, Any], settings: Settings) -> None:
+    """For a plan that asks for the LLM: raise :class:`ModelError` (422) now, at the request,
+    when ``llm_model`` is not a model the server offers (:mod:`api.llm_models`) or its file is
+    not usable, so that a job that could only fail is never queued; otherwise record the
+    file's path for the job in ``params["llm_model_path"]``. Loading is left to the job."""
+    if params.get("proposer", "systematic") != "llm":
+        return
+    from planner.llm.model import resolve_model
 
-        resolve_model(str(params.get("llm_model") or "embedded"))
+    spec = resolve_offered(params.get("llm_model"), settings.model_dir, settings.default_model)
+    resolve_model(spec)  # the embedded model: assembled and its sha256 checked
+    params["llm_model_path"] = spec
 
 
 def make_proposer(params: dict[str, Any], policy: Any = None) -> Any:
@@ -110,7 +116,8 @@ def make_proposer(params: dict[str, Any], policy: Any = None) -> Any:
     if build is None:
         raise ModelError("the LLM proposer is not available in this installation; use "
                          "proposer 'systematic'")
-    return build(str(params.get("llm_model") or "embedded"), load_costs(None), policy)
+    spec = params.get("llm_model_path") or params.get("llm_model") or "embedded"
+    return build(str(spec), load_costs(None), policy)
 
 
 def run_planner(loaded: LoadedNetwork, params: dict[str, Any], policy: Any,

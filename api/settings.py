@@ -12,6 +12,8 @@
 | ``CELLTWIN_JOB_NICE`` | ``10`` | nice value of planning worker processes (0: same priority) |
 | ``CELLTWIN_DASK_SCHEDULER`` | unset | address of a Dask scheduler (implies the ``dask`` backend) |
 | ``CELLTWIN_STATE_CACHE`` | ``64`` | twin states (network, hour) kept in memory |
+| ``CELLTWIN_MODEL_DIR`` | ``~/.cache/celltwin/models`` | the LLM model directory: the embedded model's assembled copy and every ``*.gguf`` file plans may name (``GET /models``) |
+| ``CELLTWIN_MODEL`` | unset | one more GGUF file plans may name (by its file name) |
 
 With neither token variable set, a token file ``tokens.txt`` is created in the data directory on
 first start, with one random token per role (see :mod:`api.auth`).
@@ -66,6 +68,8 @@ class Settings(BaseModel):
     job_nice: int = Field(10, ge=0, le=19)
     dask_scheduler: str | None = None
     state_cache: int = Field(64, ge=0)
+    model_dir: Path | None = None  # None: planner.llm.model.model_dir()
+    default_model: str = ""
 
     @model_validator(mode="after")
     def _dask_needs_a_scheduler(self) -> Settings:
@@ -110,6 +114,10 @@ class Settings(BaseModel):
                     values[key] = conv(e[env_name])
                 except ValueError as exc:
                     raise InputFileError(f"{env_name}={e[env_name]!r} is not a number") from exc
+        if e.get("CELLTWIN_MODEL_DIR"):
+            values["model_dir"] = Path(e["CELLTWIN_MODEL_DIR"]).expanduser()
+        if e.get("CELLTWIN_MODEL"):
+            values["default_model"] = e["CELLTWIN_MODEL"]
         if e.get("CELLTWIN_JOB_BACKEND"):
             values["job_backend"] = e["CELLTWIN_JOB_BACKEND"].strip().lower()
         if e.get("CELLTWIN_DASK_SCHEDULER"):

@@ -106,6 +106,10 @@ class ApiClient:
     def scenarios(self) -> list[dict[str, Any]]:
         return self._json("GET", "/scenarios")["items"]
 
+    def models(self) -> list[dict[str, Any]]:
+        """The LLM models a plan may name (``GET /models``)."""
+        return self._json("GET", "/models")["items"]
+
     # -- networks --------------------------------------------------------------------------
     def networks(self) -> list[dict[str, Any]]:
         return self._json("GET", "/networks", params={"limit": 500})["items"]

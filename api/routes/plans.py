@@ -17,6 +17,7 @@ from api.deps import (
     PlannerDep,
     PolicyDep,
     SessionDep,
+    SettingsDep,
     ViewerDep,
 )
 from api.errors import ApiError, conflict
@@ -42,11 +43,11 @@ router = APIRouter(tags=["plans"], responses=ERRORS)
 @router.post("/networks/{network_id}/plans", status_code=202, response_model=PlanCreated,
              responses={**NOT_FOUND, 503: {"description": "the job backend is unavailable"}})
 def create_plan(network_id: str, body: PlanCreate, user: PlannerDep, db: SessionDep,
-                jobs: JobsDep, policy: PolicyDep) -> JSONResponse:
+                jobs: JobsDep, policy: PolicyDep, settings: SettingsDep) -> JSONResponse:
     """Queue a planning job; poll ``GET /plans/{id}`` for progress and the result."""
     net = crud.get_network(db, network_id)
     params: dict[str, Any] = body.model_dump()
-    check_llm_model(params)
+    check_llm_model(params, settings)
     pv = policy.current(db)
     params["policy_version"] = pv.version
     params["policy_hash"] = pv.policy.policy_hash

@@ -32,6 +32,21 @@ class ScenariosPublic(BaseModel):
     count: int
 
 
+class ModelPublic(BaseModel):
+    """An LLM model a plan may name (``llm_model``), without its server path."""
+
+    id: str
+    embedded: bool
+    size_mb: float | None
+    usable: bool
+    problem: str | None
+
+
+class ModelsPublic(BaseModel):
+    items: list[ModelPublic]
+    count: int
+
+
 class AuditPublic(BaseModel):
     id: int
     at: str

@@ -28,8 +28,9 @@ class PlanCreate(BaseModel):
     proposer: Literal["systematic", "llm"] = Field(
         "systematic", description="systematic candidate generator only, or the LLM "
         "proposer on top of it")
-    llm_model: str | None = Field(None, max_length=500, description="'embedded' (default) or "
-                                  "a GGUF path on the server, with proposer 'llm'")
+    llm_model: str | None = Field(None, max_length=500, description="with proposer 'llm': "
+                                  "'embedded' (default) or the id of another model GET /models "
+                                  "lists")
     max_neighbours: int = Field(6, ge=0, le=30, description="neighbour cells of the hot "
                                 "cells the generator also changes (0: hot cells only)")
     small_cells: bool = Field(True, description="propose new small cells at candidate "

@@ -62,16 +62,21 @@ def file_sha256(path: Path) -> str:
     return value
 
 
-def _check_gguf(path: Path) -> None:
+def check_gguf(path: Path, label: str | None = None) -> None:
+    """Raise :class:`ModelError` unless ``path`` is a file that starts with the GGUF magic.
+
+    ``label`` names the model in the message instead of its path (the API does not show
+    server paths)."""
+    name = repr(label or str(path))
     if not path.exists():
-        raise ModelError(f"model file {str(path)!r} does not exist; give the path of a .gguf "
+        raise ModelError(f"model file {name} does not exist; give the path of a .gguf "
                          "file (--llm PATH or CELLTWIN_MODEL) or use --llm embedded")
     if not path.is_file():
-        raise ModelError(f"model path {str(path)!r} is not a file; give the path of a .gguf file")
+        raise ModelError(f"model path {name} is not a file; give the path of a .gguf file")
     with path.open("rb") as fh:
         magic = fh.read(4)
     if magic != GGUF_MAGIC:
-        raise ModelError(f"model file {str(path)!r} is not a GGUF file (it does not start with "
+        raise ModelError(f"model file {name} is not a GGUF file (it does not start with "
                          "'GGUF'); convert the model with llama.cpp's convert script or pick a "
                          ".gguf file")
 
@@ -109,5 +114,5 @@ def resolve_model(spec: str | os.PathLike[str] | None = None) -> ModelInfo:
     if str(spec) == "embedded":
         return embedded_model()
     path = Path(spec).expanduser()
-    _check_gguf(path)
+    check_gguf(path)
     return ModelInfo(path.resolve(), path.name, file_sha256(path), False)

@@ -88,23 +88,6 @@ def test_bad_plan_request_is_422(client: TestClient, hotspot_id: str, body: dict
     assert r.json()["detail"].startswith("invalid request")
 
 
-@pytest.mark.parametrize("model", ["/nonexistent/dir/model.gguf", "NOT_GGUF", "DIRECTORY"])
-def test_plan_with_a_bad_llm_model_is_422_and_queues_nothing(
-        client: TestClient, hotspot_id: str, tmp_path: Path, model: str) -> None:
-    if model == "NOT_GGUF":
-        bad = tmp_path / "weights.gguf"
-        bad.write_bytes(b"PK\x03\x04 a zip file, not a model")
-        model = str(bad)
-    elif model == "DIRECTORY":
-        model = str(tmp_path)
-    before = client.get("/api/v1/plans", headers=auth("viewer")).json()["count"]
-    r = client.post(f"/api/v1/networks/{hotspot_id}/plans", headers=auth("planner"),
-                    json={**QUICK_PLAN, "proposer": "llm", "llm_model": model})
-    assert r.status_code == 422, r.text
-    assert model in r.json()["detail"] and ".gguf" in r.json()["detail"]
-    assert client.get("/api/v1/plans", headers=auth("viewer")).json()["count"] == before
-
-
 def test_audit_records_provenance(client: TestClient, done_plan: dict[str, Any]) -> None:
     a = client.get(f"/api/v1/plans/{done_plan['id']}/audit", headers=auth("viewer")).json()
     prov = a["provenance"]

@@ -117,6 +117,11 @@ def test_plan_page_runs_a_plan_with_live_progress_and_explains_it(
     assert button(viewer, "Run plan").disabled  # a viewer cannot start plans
 
     at = open_page("plan", network_id=hotspot["id"])
+    # the proposer/model choice is what the API offers (GET /models), usable ones only
+    offered = [m["id"] for m in api.models() if m["usable"]]
+    options = at.selectbox(key="plan_model").options
+    assert options[:2] == ["systematic generator (no LLM)", "LLM: embedded model (offline)"]
+    assert len(options) == 1 + len(offered) and offered[0] == "embedded"
     at.number_input(key="plan_rounds").set_value(1)
     button(at, "Run plan").click().run(timeout=300)
     assert not at.exception

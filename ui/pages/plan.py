@@ -17,6 +17,8 @@ from ui.session import PageContext, attempt, context, pick_network, show_error
 def plan_form(ctx: PageContext, net: dict[str, Any]) -> dict[str, Any] | None:
     """The request form; returns the parameters when the user pressed Run."""
     pol = attempt(ctx.client.policy, "loading the policy") or {}
+    offered = attempt(ctx.client.models, "listing the LLM models") or []
+    models = ["systematic"] + [m["id"] for m in offered if m.get("usable")]
     with st.form("plan_form"):
         c = st.columns(4)
         target = c[0].slider("Target peak PRB utilisation", 0.30, 0.95, 0.50, 0.05,
@@ -29,9 +31,9 @@ def plan_form(ctx: PageContext, net: dict[str, Any]) -> dict[str, Any] | None:
                                                         "day": "all 24 hours"}[h])
         c2 = st.columns([2, 1, 1, 2])
         model = c2[0].selectbox(
-            "Proposer / model", ["systematic", "embedded"], key="plan_model",
-            format_func=lambda m: {"systematic": "systematic generator (no LLM)",
-                                   "embedded": "LLM: embedded model (offline)"}[m])
+            "Proposer / model", models, key="plan_model", format_func=model_label,
+            help="the LLM models the server offers (GET /models): the embedded one and the "
+                 "GGUF files in its model directory")
         small = c2[1].checkbox("Propose new small cells", value=True, key="plan_small_cells")
         rounds = c2[2].number_input("Select-verify rounds", 1, 10, 5, key="plan_rounds",
                                     help="at most; the loop stops when the twin confirms")
@@ -47,6 +49,11 @@ def plan_form(ctx: PageContext, net: dict[str, Any]) -> dict[str, Any] | None:
     if model != "systematic":
         params.update(proposer="llm", llm_model=model)
     return params
+
+
+def model_label(model: str) -> str:
+    return {"systematic": "systematic generator (no LLM)",
+            "embedded": "LLM: embedded model (offline)"}.get(model, f"LLM: {model}")
 
 
 def _policy_label(pol: dict[str, Any]) -> str:
