@@ -98,7 +98,7 @@ class LLMCandidateProposer:
         base: Network = request.twin.network
         state: State = max(request.states, key=lambda s: s.kpis["peak_prb_util"])
         space = self.space_for(base, state)
-        feedback = self._feedback(request)
+        feedback = self._feedback(request, state)
         rows = DigestRows()
         prompt = build_digest(request.network, state, space, self.catalogue, request.target,
                               request.budget_eur, feedback, rows)
@@ -127,16 +127,23 @@ class LLMCandidateProposer:
                 if getattr(v, "severity", "deny") == "deny"]
 
     @staticmethod
-    def _feedback(request: Any) -> str | None:
+    def _feedback(request: Any, state: State) -> str | None:
+        """What the last verified plan achieved and where it fell short (the cells of its
+        verified state still above target), for the next round's digest."""
         if not request.history:
             return None
         last = request.history[-1]
         if "verified_peak" not in last:
             return None
         chosen = [describe(a) for a in request.plan]
+        over = state.res_cell[state.res_cell["prb_util"] > request.target]
+        over = over.sort_values("prb_util", ascending=False).head(4)
+        short = ", ".join(f"{r.cell_id!r} {r.prb_util:.0%}" for r in over.itertuples())
         return (f"the plan [{'; '.join(chosen) or 'nothing'}] reached a verified peak of "
                 f"{last['verified_peak']:.0%} (target {request.target:.0%}), cost "
-                f"{last.get('cost', 0):,.0f}. Propose changes for the cells still above target.")
+                f"{last.get('cost', 0):,.0f}. "
+                + (f"Still above target: {short}. Propose changes for these cells."
+                   if short else "Every cell is within target; propose cheaper changes."))
 
     def provenance(self, selected: list[_Action] | None = None) -> dict[str, Any]:
         """The record of every round for the plan's audit trail: model (name, path, sha256),

@@ -12,7 +12,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-import pandas as pd
 
 from planner.actions import ACTION_KINDS
 from planner.costs import CostCatalogue
@@ -98,14 +97,3 @@ def build_digest(network: Network, state: State, space: ProposalSpace,
     lines.append(f"Propose up to {space.max_proposals} changes that offload the busiest cells, "
                  "as JSON:")
     return "\n".join(lines) + "\n"
-
-
-def feedback_text(before: dict, after: dict, target: float, chosen: list[str],
-                  res_after: pd.DataFrame) -> str:
-    """One paragraph on what the last verified plan achieved and where it fell short."""
-    over = res_after[res_after["prb_util"] > target].sort_values("prb_util", ascending=False)
-    short = ", ".join(f"{r.cell_id!r} {r.prb_util:.0%}" for r in over.head(4).itertuples())
-    return (f"the plan [{'; '.join(chosen) or 'nothing'}] took the peak from "
-            f"{before['peak_prb_util']:.0%} to {after['peak_prb_util']:.0%} "
-            f"(Jain {before['jain_index']:.2f} -> {after['jain_index']:.2f}). "
-            + (f"Still above target: {short}." if short else "Every cell is within target."))
