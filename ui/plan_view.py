@@ -77,11 +77,18 @@ def new_cell_points(before: dict[str, Any], result: dict[str, Any]) -> list[dict
     return out
 
 
+#: Who proposed an action (the plan's ``source``): the LLM's rationale is the model's own,
+#: unchecked text, the systematic generator's is written from the twin's numbers.
+SOURCE_LABELS = {"systematic": "systematic", "proposer": "LLM"}
+
+
 def action_rows(result: dict[str, Any]) -> list[dict[str, Any]]:
-    """One row per chosen action: what, where, cost and the proposer's rationale."""
+    """One row per chosen action: what, where, cost, who proposed it and the rationale."""
     return [{"kind": a.get("kind"), "change": a.get("description") or a.get("kind"),
              "targets": ", ".join(str(t) for t in a.get("targets") or []),
-             "cost_eur": a.get("cost"), "rationale": a.get("rationale", "")}
+             "cost_eur": a.get("cost"),
+             "proposed_by": SOURCE_LABELS.get(a.get("source", ""), a.get("source") or "-"),
+             "rationale": a.get("rationale", "")}
             for a in result.get("actions") or []]
 
 

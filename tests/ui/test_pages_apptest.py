@@ -138,6 +138,7 @@ def test_plan_page_runs_a_plan_with_live_progress_and_explains_it(
     assert len(actions) == len(res["actions"]) > 0
     assert list(actions["cost_eur"]) == [a["cost"] for a in res["actions"]]
     assert actions["rationale"].str.len().min() > 10  # every action says why
+    assert set(actions["proposed_by"]) == {"systematic"}  # no LLM asked for
     rounds = at.dataframe[1].value
     assert len(rounds) == len(res["history"]) == 1
     assert rounds.iloc[0]["verified_peak"] == pytest.approx(res["history"][0]["verified_peak"])
