@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -26,16 +25,11 @@ from api.db.migrate import upgrade
 from api.db.models import Base
 from api.db.session import make_engine
 from tests.api.conftest import QUICK_PLAN, TOKENS, token_env
+from tests.ports import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 H = {"Authorization": f"Bearer {TOKENS['admin']}"}
 SLOW_PLAN = {"max_actions": 6, "max_iterations": 5, "max_neighbours": 6, "small_cells": True}
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @contextmanager

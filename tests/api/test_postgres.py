@@ -18,7 +18,6 @@ import glob
 import os
 import pwd
 import shutil
-import socket
 import subprocess
 import tempfile
 from collections.abc import Iterator
@@ -37,6 +36,7 @@ from api.db.session import dispose_engine, make_engine
 from api.main import create_app
 from api.settings import Settings, normalise_database_url
 from tests.api.conftest import QUICK_PLAN, auth, csv_bytes, make_settings, small_tables, wait_plan
+from tests.ports import free_port
 
 psycopg = pytest.importorskip("psycopg", reason="psycopg[binary] is a dependency: make install")
 
@@ -85,12 +85,6 @@ def ensure_postgres() -> Path:
     found = _find_bin_dir()
     assert found is not None, "apt installed postgresql but no /usr/lib/postgresql/*/bin/initdb"
     return found
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @dataclass

@@ -10,7 +10,6 @@ import contextlib
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -22,6 +21,7 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.ports import free_port
 from ui.client import ApiClient
 from ui.settings import APP_PATH, OFFLINE_ENV, UiSettings, streamlit_flags
 
@@ -35,12 +35,6 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu",
 TOKENS = {role: f"{role}-token-celltwin-ui-tests" for role in
           ("viewer", "planner", "approver", "admin")}
 START_TIMEOUT_S = 120.0
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @dataclass
