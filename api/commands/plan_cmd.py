@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from api.commands.network_args import add_network_arguments, scenario_from_args
 from planner.costs import load_costs
 from planner.executors import DASK_ENV, make_executor
 from planner.llm.model import ENV_MODEL
@@ -20,7 +21,6 @@ from planner.loop import PlannerSettings, plan_network
 from planner.plan import DEFAULT_BUDGET_EUR, DEFAULT_MAX_ACTIONS, DEFAULT_TARGET, Plan
 from planner.policy_gate import load_policy
 from twin.errors import ValidationError
-from twin.scenarios import available, load_scenario
 
 
 def register(sub: Any) -> None:
@@ -29,8 +29,7 @@ def register(sub: Any) -> None:
         description="Propose candidate changes around the overloaded cells, select a set within "
         "budget and policy with a MILP on twin sensitivities, verify it with the full twin and "
         "re-linearise until the verified peak meets the target.")
-    p.add_argument("--scenario", default="hotspot",
-                   help=f"built-in scenario ({', '.join(available())}); default hotspot")
+    add_network_arguments(p, candidates_flag="--candidate-sites")
     p.add_argument("--budget", type=float, default=DEFAULT_BUDGET_EUR,
                    help=f"budget in the cost catalogue's currency (capex + opex x horizon); "
                    f"default {DEFAULT_BUDGET_EUR:,.0f}")
@@ -103,17 +102,18 @@ def run(args: argparse.Namespace) -> int:
     catalogue = load_costs(args.costs)
     policy = load_policy(args.policy)
     proposer = _proposer(str(llm), catalogue, policy)
+    t1 = time.perf_counter()
+    sc = scenario_from_args(args, candidates_flag="--candidate-sites")
+    t_load = time.perf_counter() - t1
     lp_dir = args.lp_dir
     if lp_dir is None:
         stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%f")
-        lp_dir = str(Path(tempfile.gettempdir()) / "celltwin-plans" / f"{args.scenario}-{stamp}")
+        safe = "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in sc.name)[:60]
+        lp_dir = str(Path(tempfile.gettempdir()) / "celltwin-plans" / f"{safe}-{stamp}")
     settings = PlannerSettings(
         target=args.target, budget_eur=args.budget, max_actions=args.max_actions,
         horizon=args.horizon, solver=args.solver, max_iterations=args.max_iterations,
         lp_dir=lp_dir, systematic=args.candidates != "llm" or proposer is None)
-    t1 = time.perf_counter()
-    sc = load_scenario(args.scenario)
-    t_load = time.perf_counter() - t1
     executor = make_executor(args.dask, args.workers)
     log = (lambda m: print(f"celltwin plan: {m}", file=sys.stderr)) if args.verbose else None
     try:
@@ -141,7 +141,9 @@ def print_plan(plan: Plan) -> None:
     for k, label in (("peak_prb_util", "peak PRB utilisation"), ("jain_index", "Jain index"),
                      ("mean_prb_util", "mean PRB utilisation"),
                      ("p5_user_thr_mbps", "5 %-ile user thr."), ("n_overloaded", "overloaded")):
-        print(f"  {label:22}{float(b[k]):10.3f}{float(a[k]):10.3f}")
+        fmt = "10d" if k == "n_overloaded" else "10.3f"
+        before, after = (int(v) if k == "n_overloaded" else float(v) for v in (b[k], a[k]))
+        print(f"  {label:22}{before:{fmt}}{after:{fmt}}")
     lb = plan.lower_bound.get("peak_prb_util")
     if lb is not None:
         print(f"  lower bound on the peak (LP relaxation of the model): {lb:.3f}")

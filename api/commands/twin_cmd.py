@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import argparse
 import json
-from pathlib import Path
 from typing import Any
 
+from api.commands.network_args import add_network_arguments, scenario_from_args
 from twin.demand import check_hour
-from twin.errors import ValidationError
-from twin.scenarios import Scenario, available, load_scenario
+from twin.scenarios import Scenario
 from twin.state import json_value
 
 
@@ -17,41 +16,11 @@ def register(sub: Any) -> None:
     p = sub.add_parser("twin", help="run the twin on a scenario and print its KPIs",
                        description="Run the digital twin for one hour and print KPIs and the "
                        "per-cell PRB utilisation.")
-    p.add_argument("--scenario", default=None,
-                   help=f"built-in scenario ({', '.join(available())}); default hotspot")
     p.add_argument("--hour", type=int, default=None, help="hour 0..23 (default: busy hour)")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.add_argument("--day", action="store_true", help="also print KPIs of all 24 hours")
-    g = p.add_argument_group("imported network (instead of --scenario)")
-    g.add_argument("--network", type=Path, default=None,
-                   help="network file: project JSON document, sites CSV/Parquet (with --cells) "
-                   "or an OpenCelliD CSV")
-    g.add_argument("--format", choices=("auto", "opencellid", "tables"), default="auto",
-                   help="format of --network (default: guessed)")
-    g.add_argument("--cells", type=Path, default=None, help="cells table for a sites table")
-    g.add_argument("--candidates", type=Path, default=None, help="candidate locations table")
-    g.add_argument("--measurements", type=Path, default=None,
-                   help="per-cell counters (TS 28.552, CSV/Parquet) to calibrate the demand to")
-    g.add_argument("--prior", choices=("cell-density", "uniform"), default="cell-density",
-                   help="spatial shape of the default demand prior (default cell-density)")
-    g.add_argument("--mbps-per-cell", type=float, default=None,
-                   help="busy-hour prior traffic per cell in Mbit/s (default "
-                   "twin.prior.DEFAULT_MBPS_PER_CELL)")
+    add_network_arguments(p)
     p.set_defaults(func=run)
-
-
-def imported_scenario(args: argparse.Namespace) -> Scenario:
-    """The scenario of ``--network``: the file, the default prior demand, and the calibration
-    to ``--measurements`` when given."""
-    from twin.importers import load_network
-    from twin.measurements import read_measurements
-    from twin.prior import DEFAULT_MBPS_PER_CELL, scenario_from_network
-
-    res = load_network(args.network, args.format, args.cells, args.candidates)
-    meas = None if args.measurements is None else read_measurements(args.measurements)
-    per_cell = DEFAULT_MBPS_PER_CELL if args.mbps_per_cell is None else args.mbps_per_cell
-    return scenario_from_network(res.network, meas, args.prior, per_cell,
-                                 description=f"network imported from {args.network}")
 
 
 def _print_calibration(sc: Scenario) -> None:
@@ -83,15 +52,7 @@ def _fmt(v: Any) -> str:
 def run(args: argparse.Namespace) -> int:
     if args.hour is not None:
         check_hour(args.hour)
-    if args.network is not None:
-        if args.scenario is not None:
-            raise ValidationError("arguments", "give either --scenario or --network, not both")
-        sc = imported_scenario(args)
-    else:
-        for opt in ("cells", "candidates", "measurements"):
-            if getattr(args, opt) is not None:
-                raise ValidationError("arguments", f"--{opt} needs --network")
-        sc = load_scenario(args.scenario or "hotspot")
+    sc = scenario_from_args(args)
     tw = sc.twin()
     state = tw.run(args.hour)
     if args.json:

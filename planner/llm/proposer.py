@@ -57,9 +57,11 @@ def _load(info: ModelInfo, n_ctx: int, n_threads: int) -> Any:
     with _LOCK:
         if key not in _MODELS:
             from guidance import models
+            from llama_cpp._utils import suppress_stdout_stderr
 
             try:
-                with warnings.catch_warnings():
+                # llama.cpp prints its cache set-up on stderr even with verbose=False
+                with warnings.catch_warnings(), suppress_stdout_stderr(disable=False):
                     # llguidance reads the vocabulary through a llama.cpp call deprecated in
                     # 0.3.x: one DeprecationWarning per token (262k for Gemma) otherwise.
                     warnings.simplefilter("ignore", DeprecationWarning)
@@ -79,9 +81,14 @@ def release_models() -> None:
     interpreter shutdown runs after its module globals are gone and prints a ``TypeError``
     traceback on every exit of a process that used the LLM.
     """
+    try:
+        from llama_cpp._utils import suppress_stdout_stderr
+    except ImportError:  # no llama.cpp: no model was loaded either
+        return
     with _LOCK:
         for lm in _MODELS.values():
-            with contextlib.suppress(Exception):
+            # llama.cpp logs its buffer sizes on stderr when a context is freed
+            with contextlib.suppress(Exception), suppress_stdout_stderr(disable=False):
                 lm._interpreter.engine.model_obj.close()
         _MODELS.clear()
 

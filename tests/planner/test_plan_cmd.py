@@ -45,3 +45,43 @@ def test_plan_user_errors_exit_2(capsys):
     assert "budget" in capsys.readouterr().err
     assert main(["plan", "--scenario", "nowhere", "--json"]) == 2
     assert "unknown scenario" in capsys.readouterr().err
+
+
+def test_plan_an_imported_network_calibrated_to_its_counters(capsys, tmp_path: Path):
+    """``celltwin plan --network sites.csv --cells cells.csv --measurements counters.csv``: the
+    planner works on the user's own network, with the demand calibrated to the counters."""
+    import pandas as pd
+
+    from tests.api.conftest import small_tables
+
+    sites, cells = small_tables()
+    sites.to_csv(tmp_path / "sites.csv", index=False)
+    cells.to_csv(tmp_path / "cells.csv", index=False)
+    hot = str(cells["cell_id"].iloc[0])
+    rows = [{"cell_id": c, "hour": h, "RRU.PrbUsedDl": (88.0 if c == hot else 30.0) * f,
+             "RRU.PrbAvailDl": 100.0}
+            for c in cells["cell_id"] for h, f in ((11, 0.7), (17, 1.0))]
+    pd.DataFrame(rows).to_csv(tmp_path / "counters.csv", index=False)
+    args = ["plan", "--network", str(tmp_path / "sites.csv"), "--cells",
+            str(tmp_path / "cells.csv"), "--measurements", str(tmp_path / "counters.csv"),
+            "--llm", "none", "--target", "0.6", "--json", "--lp-dir", str(tmp_path / "lp")]
+    assert main(args) == 0
+    j = json.loads(capsys.readouterr().out)
+    before = {r["cell_id"]: r["prb_util"] for r in j["cells_before"]}
+    assert set(before) == set(cells["cell_id"])
+    assert abs(before[hot] - 0.88) < 0.02  # the twin reproduces the counters at the busy hour
+    assert j["before"]["peak_prb_util"] == before[hot]
+    assert j["after"]["peak_prb_util"] < j["before"]["peak_prb_util"]
+    assert j["actions"] and all(set(a["targets"]) <= set(cells["cell_id"]) for a in j["actions"])
+    assert Path(j["lp_file"]).is_file()
+
+
+def test_plan_network_options_are_checked(capsys, tmp_path: Path):
+    net = tmp_path / "net.json"
+    assert main(["plan", "--scenario", "hotspot", "--network", str(net), "--llm", "none"]) == 2
+    assert "either --scenario or --network" in capsys.readouterr().err
+    assert main(["plan", "--candidate-sites", str(net), "--llm", "none"]) == 2
+    assert "--candidate-sites needs --network" in capsys.readouterr().err
+    assert main(["plan", "--network", str(net), "--llm", "none"]) == 2
+    err = capsys.readouterr().err
+    assert str(net) in err and "celltwin: error:" in err
