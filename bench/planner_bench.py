@@ -233,9 +233,11 @@ def write_markdown(res: dict[str, Any], path: Path) -> None:
              "work, so wall times are upper bounds.", "",
              "Every peak is the twin's **verified** busy-hour peak PRB utilisation of the whole "
              "plan (all actions at once). Budget 100 kEUR, at most 10 actions. What-ifs = twin "
-             "runs of a changed network. `milp loop` is `celltwin plan` (MILP on twin "
-             "sensitivities, verify, re-linearise); the others are baselines on the same "
-             "systematic candidates (see bench/planner_bench.py).", ""]
+             "runs of a changed network. `milp loop` is the loop of `celltwin plan` (MILP on "
+             "twin sensitivities, verify, re-linearise); the others are baselines on the same "
+             "systematic candidates (see bench/planner_bench.py). The table runs without "
+             "policy rules, as the baselines know none; the command above gates with the "
+             "shipped default policy.", ""]
     cli = res.get("cli")
     if cli:
         lines += ["## `celltwin plan --scenario hotspot --llm none --json`", ""]
