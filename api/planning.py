@@ -16,7 +16,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from api.llm_models import resolve_offered
+from api.llm_models import EMBEDDED, resolve_offered
 from api.network_store import LoadedNetwork
 from api.settings import Settings
 from planner.actions import _Action, action_to_json, describe, parse_actions, price
@@ -102,7 +102,10 @@ def check_llm_model(params: dict[str, Any], settings: Settings) -> None:
     from planner.llm.model import resolve_model
 
     spec = resolve_offered(params.get("llm_model"), settings.model_dir, settings.default_model)
-    resolve_model(spec)  # the embedded model: assembled and its sha256 checked
+    if spec == EMBEDDED:
+        resolve_model(spec)  # assembled once and its sha256 checked
+    # A file was checked by the catalogue (it exists, GGUF magic); its sha256, seconds for a
+    # multi-GB model, is left to the job, off the request path.
     params["llm_model_path"] = spec
 
 
