@@ -57,11 +57,12 @@ def _load(info: ModelInfo, n_ctx: int, n_threads: int) -> Any:
     with _LOCK:
         if key not in _MODELS:
             from guidance import models
-            from llama_cpp._utils import suppress_stdout_stderr
 
+            from planner.llm.llama_log import route_llama_logs
+
+            route_llama_logs()
             try:
-                # llama.cpp prints its cache set-up on stderr even with verbose=False
-                with warnings.catch_warnings(), suppress_stdout_stderr(disable=False):
+                with warnings.catch_warnings():
                     # llguidance reads the vocabulary through a llama.cpp call deprecated in
                     # 0.3.x: one DeprecationWarning per token (262k for Gemma) otherwise.
                     warnings.simplefilter("ignore", DeprecationWarning)
@@ -81,14 +82,9 @@ def release_models() -> None:
     interpreter shutdown runs after its module globals are gone and prints a ``TypeError``
     traceback on every exit of a process that used the LLM.
     """
-    try:
-        from llama_cpp._utils import suppress_stdout_stderr
-    except ImportError:  # no llama.cpp: no model was loaded either
-        return
     with _LOCK:
         for lm in _MODELS.values():
-            # llama.cpp logs its buffer sizes on stderr when a context is freed
-            with contextlib.suppress(Exception), suppress_stdout_stderr(disable=False):
+            with contextlib.suppress(Exception):
                 lm._interpreter.engine.model_obj.close()
         _MODELS.clear()
 
