@@ -151,3 +151,29 @@ def calibrate_demand(network: Network, prior: Demand, measurements: pd.DataFrame
                       for (c, r), h in sorted(unmatched.items())]
     return CalibrationResult(Demand(prior.grid, fitted), report, mape, max_abs, unmatched_list,
                              rounds)
+
+
+def map_share_per_cell(network: Network, map_share: np.ndarray, demand: Demand,
+                       config: RadioConfig | None = None) -> pd.DataFrame:
+    """Per cell, the busy-hour share of its offered traffic that a traffic map placed.
+
+    Args:
+        map_share: share of each bin's traffic the map placed ``[24, n_bin]``
+            (:meth:`twin.traffic_map.MappedDemand.map_share`); calibration scales the map's
+            part and the prior's part of a bin alike, so the share survives it.
+        demand: the final demand ``[24, n_bin]``.
+
+    Returns: ``cell_id``, ``offered_mbps``, ``map_mbps``, ``map_share`` (NaN for a cell that
+    serves no traffic).
+    """
+    twin = Twin(network, demand, config)
+    serving = twin.assembly.serving  # [n_bin]
+    h = demand.busy_hour
+    d = np.asarray(demand.mbps[h], dtype=float)
+    has = serving >= 0
+    n_cell = len(network.cells)
+    offered = np.bincount(serving[has], weights=d[has], minlength=n_cell)
+    placed = np.bincount(serving[has], weights=(d * map_share[h])[has], minlength=n_cell)
+    share = np.divide(placed, offered, out=np.full(n_cell, np.nan), where=offered > 0)
+    return pd.DataFrame({"cell_id": network.cell_ids, "offered_mbps": offered,
+                         "map_mbps": placed, "map_share": share})

@@ -131,6 +131,8 @@ class ImportResult:
     skipped: dict[str, int] = field(default_factory=dict)
     merged_duplicates: int = 0
     link_radius_m: float | None = None
+    #: the ``traffic`` section of a JSON network document (:func:`twin.traffic_map.traffic_to_doc`)
+    traffic_doc: dict[str, Any] | None = None
 
     def summary(self) -> dict[str, Any]:
         net = self.network
@@ -517,17 +519,23 @@ def read_tables(path: str | Path, cells_path: str | Path | None = None,
 
 
 def write_tables(network: Network, path: str | Path, cells_path: str | Path | None = None,
-                 candidates_path: str | Path | None = None) -> list[Path]:
+                 candidates_path: str | Path | None = None,
+                 traffic_doc: dict[str, Any] | None = None) -> list[Path]:
     """Write a network in the project's format: ``path`` ``.json`` (one document with name,
     notes and origin), or CSV/Parquet tables (sites to ``path``, cells to ``cells_path``,
     candidates to ``candidates_path`` if given). Returns the paths written."""
     p = Path(path)
     if p.suffix.lower() == ".json":
-        p.write_text(json.dumps(network_to_dict(network), indent=1, allow_nan=False),
-                     encoding="utf-8")
+        doc = network_to_dict(network)
+        if traffic_doc is not None:
+            doc["traffic"] = traffic_doc
+        p.write_text(json.dumps(doc, indent=1, allow_nan=False), encoding="utf-8")
         return [p]
     if cells_path is None:
         raise InputFileError("writing CSV/Parquet tables needs a path for the cells table too")
+    if traffic_doc is not None:
+        raise InputFileError("a traffic map is kept in a JSON network document; write --out "
+                             "as .json")
     out: list[Path] = []
     for df, target in ((network.sites, p), (network.cells, cells_path),
                        (network.candidates, candidates_path)):
@@ -571,5 +579,17 @@ def load_network(path: str | Path, fmt: TableFormat = "auto",
         raise InputFileError(f"unknown format {fmt!r}; use opencellid or tables")
     net = read_tables(path, cells_path, candidates_path)
     n_rows = len(net.cells)
-    return ImportResult(net, str(path), n_rows)
+    return ImportResult(net, str(path), n_rows, traffic_doc=read_traffic_section(path))
+
+
+def read_traffic_section(path: str | Path) -> dict[str, Any] | None:
+    """The ``traffic`` section of a JSON network document, if it has one."""
+    p = Path(path)
+    if p.suffix.lower() != ".json":
+        return None
+    doc = json.loads(p.read_text(encoding="utf-8"))
+    section = doc.get("traffic") if isinstance(doc, dict) else None
+    if section is not None and not isinstance(section, dict):
+        raise InputFileError(f"{str(p)!r}: 'traffic' must be an object (a traffic map)")
+    return section
 

@@ -14,6 +14,7 @@ import pandas as pd
 
 from twin.errors import UnknownIdError, ValidationError
 from twin.geo import Origin
+from twin.georef import georeference
 from twin.schema import validate
 from twin.tables import CANDIDATES, CELLS, SITES
 
@@ -43,12 +44,12 @@ class Network:
     def from_tables(cls, sites: pd.DataFrame, cells: pd.DataFrame,
                     candidates: pd.DataFrame | None = None, origin: Origin | None = None,
                     name: str = "network", notes: tuple[str, ...] = ()) -> Network:
-        """Validate the tables and build a network; raises ValidationError naming row and column."""
+        """Validate the tables and build a network; raises ValidationError naming row and column.
+
+        Positions: ``x_m``/``y_m``, ``lat_deg``/``lon_deg`` or both (:mod:`twin.georef`): a
+        table with lat/lon gives the network its origin when ``origin`` is None."""
+        sites, candidates, origin = georeference(sites, candidates, origin)
         sites_v = validate(sites, SITES)
-        if origin is not None and ("lat_deg" not in sites.columns
-                                   or "lon_deg" not in sites.columns):
-            lat, lon = origin.to_wgs84(sites_v["x_m"], sites_v["y_m"])
-            sites_v["lat_deg"], sites_v["lon_deg"] = lat, lon
         cells_v = validate(cells, CELLS, parents={"sites": sites_v})
         check_prb_fit(cells_v)
         if len(cells_v) == 0:
@@ -56,10 +57,6 @@ class Network:
         if candidates is None:
             candidates = pd.DataFrame(columns=["candidate_id", "x_m", "y_m"])
         cand_v = validate(candidates, CANDIDATES)
-        if origin is not None and len(cand_v) and (
-                "lat_deg" not in candidates.columns or "lon_deg" not in candidates.columns):
-            lat, lon = origin.to_wgs84(cand_v["x_m"], cand_v["y_m"])
-            cand_v["lat_deg"], cand_v["lon_deg"] = lat, lon
         return cls(sites=sites_v, cells=cells_v, candidates=cand_v, origin=origin, name=name,
                    notes=tuple(notes))
 

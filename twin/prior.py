@@ -16,12 +16,14 @@ over the grid. The level: at the busy hour the network offers
 density in Mbit/s per km^2. Time: the Milan mean diurnal shape
 (:func:`twin.scenarios.diurnal.mean_profile`, busy hour = 1).
 
-This is a prior, not a measurement: with per-cell counters (TS 28.552), calibration
-(:func:`twin.calibration.calibrate_demand`) fits its levels per cell and hour.
+This is a prior, not a measurement: a geolocated traffic map (:mod:`twin.traffic_map`) gives
+it the spatial shape where the map has samples, and with per-cell counters (TS 28.552),
+calibration (:func:`twin.calibration.calibrate_demand`) fits its levels per cell and hour.
 """
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Literal
 
 import numpy as np
@@ -30,7 +32,7 @@ from numpy.typing import NDArray
 from scipy.ndimage import gaussian_filter
 from scipy.spatial import cKDTree
 
-from twin.calibration import calibrate_demand
+from twin.calibration import calibrate_demand, map_share_per_cell
 from twin.config import RadioConfig
 from twin.demand import Demand
 from twin.errors import ValidationError
@@ -38,6 +40,7 @@ from twin.grid import Grid
 from twin.network import Network
 from twin.scenarios import Scenario
 from twin.scenarios.diurnal import mean_profile
+from twin.traffic_map import TrafficMap, blend, read_traffic
 
 MARGIN_M = 500.0
 MIN_SPACING_M = 50.0
@@ -124,24 +127,68 @@ def scenario_from_network(network: Network, measurements: pd.DataFrame | None = 
                           mbps_per_cell: float = DEFAULT_MBPS_PER_CELL,
                           mbps_per_km2: float | None = None,
                           config: RadioConfig | None = None,
-                          description: str = "imported network") -> Scenario:
-    """A runnable scenario for ``network``: the default prior demand, calibrated to
-    ``measurements`` (validated counters, :func:`twin.measurements.validate_measurements`)
-    when given; the calibration result is in ``Scenario.calibration``."""
+                          description: str = "imported network",
+                          traffic: str | Path | TrafficMap | None = None) -> Scenario:
+    """A runnable scenario for ``network``: the default prior demand, shaped by the
+    ``traffic`` map (a file for :func:`twin.traffic_map.read_traffic`, or a read map) when
+    given, calibrated to ``measurements`` (validated counters,
+    :func:`twin.measurements.validate_measurements`) when given; the calibration result is in
+    ``Scenario.calibration``, the map's share of each cell's traffic in ``Scenario.traffic``."""
     config = config or RadioConfig()
     prior = default_demand(network, None, kind, mbps_per_cell, mbps_per_km2)
     level = (f"{mbps_per_km2:g} Mbit/s/km^2" if mbps_per_km2 is not None
              else f"{mbps_per_cell:g} Mbit/s per cell")
     notes = list(network.notes)
+    tmap: TrafficMap | None = None
+    if traffic is not None:
+        tmap = (traffic if isinstance(traffic, TrafficMap)
+                else read_traffic(traffic, prior.grid, network.origin))
+        mapped = blend(prior, tmap)
+        prior = mapped.demand
+        notes.append(f"demand shaped by the traffic map {tmap.source!r} ("
+                     f"{tmap.n_points} point samples, {len(tmap.areas)} areas, "
+                     f"{'absolute Mbit/s' if tmap.absolute else 'relative weights'})")
+        notes.extend(tmap.warnings)
     if measurements is None:
-        notes.append(f"demand is a default prior, not measured: {kind} shape, busy-hour level "
-                     f"{level}, Milan mean diurnal shape")
-        return Scenario(name=network.name, description=description, network=network,
-                        demand=prior, config=config, notes=tuple(notes))
-    cal = calibrate_demand(network, prior, measurements, config)
-    notes.append(f"demand: {kind} prior calibrated to the measured counters (MAPE "
-                 f"{cal.mape:.1%}, max error {cal.max_abs_error:.3f}, "
-                 f"{len(cal.unmatched)} unmatched cell/reason pairs)")
+        shape = "traffic map over the " if tmap is not None else ""
+        notes.append(f"demand is a default prior, not measured: {shape}{kind} shape, busy-hour "
+                     f"level {level}, Milan mean diurnal shape; give per-cell counters "
+                     "(--measurements) to set the levels")
+        demand = prior
+        cal = None
+    else:
+        cal = calibrate_demand(network, prior, measurements, config)
+        demand = cal.demand
+        notes.append(f"demand: {kind} prior{' with the traffic map' if tmap else ''} calibrated "
+                     f"to the measured counters (MAPE {cal.mape:.1%}, max error "
+                     f"{cal.max_abs_error:.3f}, {len(cal.unmatched)} unmatched cell/reason "
+                     "pairs)")
+    report = None
+    if tmap is not None:
+        report = map_share_per_cell(network, mapped.map_share(), demand, config)
     return Scenario(name=network.name, description=description, network=network,
-                    demand=cal.demand, config=config, measurements=measurements,
-                    calibration=cal, notes=tuple(notes))
+                    demand=demand, config=config, measurements=measurements,
+                    calibration=cal, notes=tuple(notes), traffic=tmap, traffic_report=report)
+
+
+def scenario_with_traffic(scenario: Scenario, traffic: str | Path | TrafficMap) -> Scenario:
+    """``scenario`` (built-in or imported) with its demand reshaped by a traffic map and, when
+    it has counters, calibrated to them again: the map moves the traffic, the counters keep
+    each measured cell's level."""
+    net, config = scenario.network, scenario.config
+    tmap = (traffic if isinstance(traffic, TrafficMap)
+            else read_traffic(traffic, scenario.demand.grid, net.origin))
+    mapped = blend(scenario.demand, tmap)
+    notes = [*scenario.notes, f"demand reshaped by the traffic map {tmap.source!r} ("
+             f"{tmap.n_points} point samples, {len(tmap.areas)} areas)", *tmap.warnings]
+    demand, cal = mapped.demand, None
+    if scenario.measurements is not None:
+        cal = calibrate_demand(net, demand, scenario.measurements, config)
+        demand = cal.demand
+        notes.append(f"recalibrated to the counters with the map (MAPE {cal.mape:.1%}, max "
+                     f"error {cal.max_abs_error:.3f})")
+    report = map_share_per_cell(net, mapped.map_share(), demand, config)
+    return Scenario(name=scenario.name, description=scenario.description, network=net,
+                    demand=demand, config=config, measurements=scenario.measurements,
+                    calibration=cal if cal is not None else scenario.calibration,
+                    notes=tuple(notes), traffic=tmap, traffic_report=report)

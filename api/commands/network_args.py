@@ -31,6 +31,10 @@ def add_network_arguments(p: Any, candidates_flag: str = "--candidates") -> None
                    help="candidate small-cell locations table")
     g.add_argument("--measurements", type=Path, default=None,
                    help="per-cell counters (TS 28.552, CSV/Parquet) to calibrate the demand to")
+    p.add_argument("--traffic", type=Path, default=None,
+                   help="geolocated traffic map (samples CSV/Parquet with lat_deg/lon_deg or "
+                   "x_m/y_m, weight, hour, mbps; or GeoJSON points/polygons): where the traffic "
+                   "is; counters still set each cell's level")
     g.add_argument("--prior", choices=("cell-density", "uniform"), default="cell-density",
                    help="spatial shape of the default demand prior (default cell-density)")
     g.add_argument("--mbps-per-cell", type=float, default=None,
@@ -48,8 +52,14 @@ def imported_scenario(args: argparse.Namespace) -> Scenario:
     res = load_network(args.network, args.format, args.cells, args.candidate_sites)
     meas = None if args.measurements is None else read_measurements(args.measurements)
     per_cell = DEFAULT_MBPS_PER_CELL if args.mbps_per_cell is None else args.mbps_per_cell
+    traffic: Any = args.traffic
+    if traffic is None and res.traffic_doc is not None:
+        from twin.traffic_map import traffic_from_doc
+
+        traffic = traffic_from_doc(res.traffic_doc, str(args.network))
     return scenario_from_network(res.network, meas, args.prior, per_cell,
-                                 description=f"network imported from {args.network}")
+                                 description=f"network imported from {args.network}",
+                                 traffic=traffic)
 
 
 def scenario_from_args(args: argparse.Namespace, candidates_flag: str = "--candidates"
@@ -63,4 +73,9 @@ def scenario_from_args(args: argparse.Namespace, candidates_flag: str = "--candi
                        ("--measurements", args.measurements)):
         if value is not None:
             raise ValidationError("arguments", f"{opt} needs --network")
-    return load_scenario(args.scenario or DEFAULT_SCENARIO)
+    sc = load_scenario(args.scenario or DEFAULT_SCENARIO)
+    if args.traffic is not None:
+        from twin.prior import scenario_with_traffic
+
+        sc = scenario_with_traffic(sc, args.traffic)
+    return sc

@@ -36,7 +36,10 @@ REGISTRY: dict[str, tuple[str, str]] = {
 class Scenario:
     """A network with its demand and model parameters, ready to run.
 
-    ``measurements`` and ``calibration`` are set when the demand was fitted to counters.
+    ``measurements`` and ``calibration`` are set when the demand was fitted to counters;
+    ``traffic`` (a :class:`twin.traffic_map.TrafficMap`) and ``traffic_report`` (per cell:
+    ``cell_id``, ``map_share``, the busy-hour share of its traffic that the map placed) when a
+    traffic map shaped the demand.
     """
 
     name: str
@@ -47,6 +50,8 @@ class Scenario:
     measurements: pd.DataFrame | None = None
     calibration: Any = None
     notes: tuple[str, ...] = ()
+    traffic: Any = None
+    traffic_report: pd.DataFrame | None = None
 
     def twin(self) -> Twin:
         return Twin(self.network, self.demand, self.config)
