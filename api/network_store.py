@@ -32,6 +32,7 @@ from twin.measurements import read_measurements
 from twin.network import Network
 from twin.prior import PriorKind, scenario_from_network
 from twin.scenarios import Scenario, load_scenario
+from twin.traffic_map import traffic_from_doc
 
 T = TypeVar("T")
 
@@ -105,12 +106,15 @@ class UploadedNetwork:
 def import_network(network_path: Path, cells_path: Path | None, candidates_path: Path | None,
                    measurements_path: Path | None, fmt: str = "auto", name: str | None = None,
                    prior: PriorKind = "cell-density", mbps_per_cell: float | None = None,
-                   default_name: str | None = None) -> UploadedNetwork:
+                   default_name: str | None = None,
+                   traffic_path: Path | None = None) -> UploadedNetwork:
     """Read uploaded files (already on disk) into a scenario: project tables or an OpenCelliD
     list (:func:`twin.importers.load_network`), the default prior demand of
     :func:`twin.prior.scenario_from_network`, calibrated to the measurements when given.
 
-    ``name`` overrides the network's name; ``default_name`` names networks whose file
+    ``traffic_path`` is a geolocated traffic map (:mod:`twin.traffic_map`) that shapes the
+    demand (a JSON network document may carry one of its own). ``name`` overrides the
+    network's name; ``default_name`` names networks whose file
     carries no name (CSV/Parquet tables, OpenCelliD lists; a JSON document has its own).
 
     Raises the twin's typed errors (bad file, bad table naming row and column, ...).
@@ -128,11 +132,31 @@ def import_network(network_path: Path, cells_path: Path | None, candidates_path:
     kwargs: dict[str, Any] = {"kind": prior, "description": "uploaded network"}
     if mbps_per_cell is not None:
         kwargs["mbps_per_cell"] = mbps_per_cell
+    if traffic_path is not None:
+        kwargs["traffic"] = traffic_path
+    elif result.traffic_doc is not None:
+        kwargs["traffic"] = traffic_from_doc(result.traffic_doc, network_path.name)
     sc = scenario_from_network(net, meas, **kwargs)
     summary = result.summary()
     summary["source"] = network_path.name
+    if sc.traffic is not None:
+        summary["traffic"] = traffic_summary(sc)
     cal = sc.calibration.summary() if sc.calibration is not None else None
     return UploadedNetwork(sc, summary, cal)
+
+
+def traffic_summary(sc: Scenario) -> dict[str, Any]:
+    """What the traffic map did, for the import summary: its counts and warnings, and per
+    cell the busy-hour share of the traffic it placed (the cells it placed most of first)."""
+    out = sc.traffic.summary()
+    rep = sc.traffic_report
+    if rep is not None:
+        top = rep.dropna(subset=["map_share"]).sort_values("map_share", ascending=False)
+        out["map_share_by_cell"] = [
+            {"cell_id": r.cell_id, "map_share": round(float(r.map_share), 4),
+             "offered_mbps": round(float(r.offered_mbps), 3)}
+            for r in top.head(50).itertuples(index=False)]
+    return out
 
 
 def scenario_of_row(row: NetworkRow) -> Scenario:

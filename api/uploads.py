@@ -57,6 +57,8 @@ def upload_message(message: str, paths: Mapping[str, Path | None],
         name = up.filename if up is not None and up.filename else path.name
         shown = f"'{name}' (form field '{field}')"
         message = message.replace(f"'{path}'", shown).replace(str(path), shown)
+        # readers that name a file by its base name (the traffic map) are mapped too
+        message = message.replace(f"'{path.name}'", shown)
     for cli, form in _CLI_WORDS.items():
         message = message.replace(cli, form)
     return message

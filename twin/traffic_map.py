@@ -164,6 +164,8 @@ def _read_samples(p: Path, grid: Grid, origin: Origin | None) -> TrafficMap:
         x, y = _to_local(num["lat_deg"], num["lon_deg"], origin, name)
     else:
         x, y = num["x_m"], num["y_m"]
+        for col, v in (("x_m", x), ("y_m", y)):
+            _require_finite(v, col, name, "every sample needs a position")
     absolute = "mbps" in num and bool(np.isfinite(num["mbps"]).any())
     if absolute:
         value = num["mbps"]
@@ -364,7 +366,7 @@ def _prop_hour(props: dict[str, Any], name: str, where: str) -> int:
     if h is None:
         return ALL_HOURS
     if isinstance(h, bool) or not isinstance(h, int) or not 0 <= h < HOURS:
-        raise InputFileError(f"traffic map {name!r}, {where}: hour {str(h)[:20]!r} is not an "
+        raise InputFileError(f"traffic map {name!r}, {where}: hour {str(h)[:20]} is not an "
                              "integer 0..23 (leave it out for every hour)")
     return h
 

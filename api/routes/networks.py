@@ -48,6 +48,10 @@ def upload_network(
     measurements: Annotated[UploadFile | None, File(description=(
         "per-cell counters (TS 28.552 names, CSV/Parquet): the demand is calibrated to "
         "them"))] = None,
+    traffic: Annotated[UploadFile | None, File(description=(
+        "geolocated traffic map: samples (CSV/Parquet: lat_deg, lon_deg or x_m, y_m; weight, "
+        "hour, mbps) or a GeoJSON FeatureCollection of points and polygons; it decides where "
+        "the traffic is, the measurements how much"))] = None,
     name: Annotated[str | None, Form(min_length=1, max_length=200)] = None,
     fmt: Annotated[Literal["auto", "tables", "opencellid"],
                    Form(alias="format")] = "auto",
@@ -61,13 +65,14 @@ def upload_network(
     with tempfile.TemporaryDirectory(prefix="celltwin-upload-") as tmp:
         d = Path(tmp)
         uploads = {"network": network, "cells": cells, "candidates": candidates,
-                   "measurements": measurements}
+                   "measurements": measurements, "traffic": traffic}
         paths = {k: save_upload(u, d, k) if u is not None else None
                  for k, u in uploads.items()}
         try:
             up = import_network(paths["network"], paths["cells"],  # type: ignore[arg-type]
                                 paths["candidates"], paths["measurements"], fmt, name, prior,
-                                mbps_per_cell, default_name=label)
+                                mbps_per_cell, default_name=label,
+                                traffic_path=paths["traffic"])
         except CelltwinError as exc:
             raise ApiError(422, upload_message(str(exc), paths, uploads),
                            error=type(exc).__name__) from exc
