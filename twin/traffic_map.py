@@ -34,9 +34,10 @@ Blend with the prior ``P_h`` (:func:`blend`), ``M_h`` the map's density, ``T_h =
 
 * relative: ``D_h = T_h [(1 - phi) M_h / sum M_h + phi P_h / T_h]``: the map gives the shape,
   the prior fills in where the map has no samples with the share :data:`PRIOR_SHARE` (phi);
-* absolute: ``D_h = M_h + (1 - c) P_h``, ``c`` the map's coverage (the kernel-smoothed
-  indicator of bins holding map traffic, 1 inside a covered area, 0 far from it): the map is
-  the traffic where it has samples, the prior elsewhere;
+* absolute: ``D_h = M_h + (1 - c) P_h``, ``c`` 1 in the bins of the map's areas and 0
+  elsewhere: an area says what its traffic is (it replaces the prior there), a point sample
+  is traffic offered at that place on top of the background (UEs of a crowd, an MDT report's
+  volume);
 * hours without any sample keep the prior.
 """
 
@@ -565,12 +566,13 @@ class MappedDemand:
         return np.divide(self.map_mbps, d, out=np.zeros_like(d), where=d > 0)
 
 
-def coverage(mass: NDArray[np.float64], grid: Grid, sigma_bins: float) -> NDArray[np.float64]:
-    """The map's coverage ``c`` ``[n_bin]`` in [0, 1]: the kernel-smoothed indicator of bins
-    holding map traffic, 1 inside a fully covered area."""
-    ind = (mass > 0).astype(float).reshape(grid.ny, grid.nx)
-    smooth = gaussian_filter(ind, max(sigma_bins, 1.0), mode="nearest", truncate=3.0)
-    return np.clip(2.0 * smooth.ravel(), 0.0, 1.0) if ind.any() else np.zeros(grid.n_bin)
+def coverage(tmap: TrafficMap, grid: Grid, hour: int) -> NDArray[np.float64]:
+    """``c`` ``[n_bin]``: 1 in the bins of the map's areas that count for ``hour``, else 0."""
+    c = np.zeros(grid.n_bin)
+    for a in tmap.areas:
+        if a.hour in (ALL_HOURS, hour):
+            c[area_bins(a.geometry, grid)] = 1.0
+    return c
 
 
 def blend(prior: Demand, tmap: TrafficMap, prior_share: float = PRIOR_SHARE) -> MappedDemand:
@@ -580,14 +582,13 @@ def blend(prior: Demand, tmap: TrafficMap, prior_share: float = PRIOR_SHARE) -> 
     p = np.asarray(prior.mbps, dtype=float)  # [24, n_bin]
     out = p.copy()
     placed = np.zeros_like(p)
-    sigma = bandwidth_m(tmap.points, grid, tmap.n_raw) / grid.spacing_m
     for h in range(HOURS):
         mh = m[h]
         total_m = float(mh.sum())
         if total_m <= 0:
             continue
         if tmap.absolute:
-            c = coverage(mh, grid, sigma)
+            c = coverage(tmap, grid, h)
             placed[h] = mh
             out[h] = mh + (1.0 - c) * p[h]
         else:

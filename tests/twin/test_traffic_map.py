@@ -202,8 +202,23 @@ def test_absolute_map_sets_the_traffic_where_it_has_samples(tmp_path: Path) -> N
     far = ~_near(grid, case.crowd_xy_m, 400.0)
     h = prior.busy_hour
     assert mapped.map_mbps[h].sum() == pytest.approx(30.0, rel=1e-6)
-    assert mapped.demand.at(h)[near].sum() == pytest.approx(30.0, rel=0.05)
+    # point samples add their traffic to the background ...
+    added = mapped.demand.at(h) - prior.at(h)
+    assert added[near].sum() == pytest.approx(30.0, rel=0.05)
     assert np.allclose(mapped.demand.at(h)[far], prior.at(h)[far])
+    # ... an area replaces what the prior had there
+    from shapely.geometry import box
+
+    from twin.traffic_map import TrafficArea, area_bins
+
+    sq = box(cx - 150.0, cy - 150.0, cx + 150.0, cy + 150.0)
+    area_map = TrafficMap(tmap.points.iloc[:0], (TrafficArea(sq, 50.0, ALL_HOURS, "a"),), True,
+                          "area")
+    replaced = blend(prior, area_map).demand.at(h)
+    bins = area_bins(sq, grid)
+    assert replaced[bins].sum() == pytest.approx(50.0)
+    outside = np.setdiff1d(np.arange(grid.n_bin), bins)
+    assert np.allclose(replaced[outside], prior.at(h)[outside])
 
 
 def test_map_round_trips_through_a_network_document(tmp_path: Path) -> None:

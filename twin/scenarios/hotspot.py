@@ -14,8 +14,11 @@ Measurements: ``twin/data/hotspot/measurements.csv`` holds per-cell, per-hour co
 200 Mbit/s/km^2 at the busy hour, the hotspot, the Milan mean diurnal shape for the
 background and the Milan Duomo shape for the hotspot) run through this twin, with Gaussian
 counter noise (sigma 0.5 % utilisation). The scenario's demand is the prior (a uniform
-background plus the hotspot's known location and shape, flat in time) fitted to those counters
+background plus the hotspot from its traffic map, flat in time) fitted to those counters
 by :func:`twin.calibration.calibrate_demand`: the model never sees the ground truth.
+The hotspot's location and shape reach the prior the way a user's would: as a traffic-sample
+file (``twin/data/hotspot/traffic_samples.csv``, :func:`traffic_samples`, 2000 samples of the
+hotspot's shape with their Mbit/s) read by :func:`twin.traffic_map.read_traffic`.
 """
 
 from __future__ import annotations
@@ -45,6 +48,7 @@ from twin.network import Network
 from twin.scenarios import REGISTRY, Scenario
 from twin.scenarios.diurnal import hourly_profile, mean_profile
 from twin.scenarios.layout import hex_sites, three_sector_network_tables
+from twin.traffic_map import blend, read_traffic
 
 ISD_M = 400.0
 SPACING_M = 20.0
@@ -58,6 +62,9 @@ TARGET_PEAK = 0.93
 NOISE_SIGMA = 0.005
 FIELD_SIGMA = 0.15 # log-std of the background's smooth spatial variation
 SEED = 20261125
+TRAFFIC_FILE = "traffic_samples.csv"
+TRAFFIC_SAMPLES = 2000
+HOTSPOT_PRIOR_FACTOR = 4.0  # the map's hotspot peaks at 4x the background density
 
 MACRO = {
     "tx_power_dbm": 46.0, "fc_ghz": 1.8, "bandwidth_mhz": 20.0, "n_prb": 100, "scs_khz": 15.0,
@@ -107,12 +114,38 @@ def study_area_taper(grid: Grid) -> NDArray[np.float64]:
     return np.exp(-0.5 * (np.maximum(r - TAPER_RADIUS_M, 0.0) / TAPER_WIDTH_M) ** 2)
 
 
-def prior_demand(grid: Grid) -> Demand:
-    """What a planner knows before the counters: a uniform background plus the hotspot's
-    location and shape, flat in time (levels come from calibration)."""
-    spatial = BACKGROUND_MBPS_KM2 * grid.bin_area_km2 * (
-        study_area_taper(grid) + 4.0 * hotspot_shape(grid))
+def background_prior(grid: Grid) -> Demand:
+    """The prior without the traffic map: a uniform background over the study area, flat in
+    time (levels come from calibration)."""
+    spatial = BACKGROUND_MBPS_KM2 * grid.bin_area_km2 * study_area_taper(grid)
     return Demand.from_profile(grid, spatial, np.ones(24))
+
+
+def traffic_samples(n: int = TRAFFIC_SAMPLES) -> pd.DataFrame:
+    """The hotspot as a planner's traffic map gives it: ``n`` samples (local ``x_m``/``y_m``)
+    drawn from the hotspot's shape, each carrying an equal share of its prior traffic
+    (``HOTSPOT_PRIOR_FACTOR`` x the background density over the hotspot's Gaussian area),
+    deterministic in :data:`SEED`."""
+    rng = np.random.default_rng(SEED + 2)
+    xy = rng.normal(0.0, HOTSPOT_SIGMA_M, (n, 2)) + np.asarray(HOTSPOT_XY_M)
+    total = (HOTSPOT_PRIOR_FACTOR * BACKGROUND_MBPS_KM2 * 2.0 * np.pi * HOTSPOT_SIGMA_M**2
+             / 1e6)
+    return pd.DataFrame({"x_m": np.round(xy[:, 0], 2), "y_m": np.round(xy[:, 1], 2),
+                         "mbps": round(total / n, 8)})
+
+
+def traffic_path() -> Path:
+    with resources.as_file(resources.files("twin") / "data" / "hotspot" /
+                           TRAFFIC_FILE) as p:
+        return Path(p)
+
+
+def prior_demand(grid: Grid) -> Demand:
+    """What a planner knows before the counters: the background prior with the hotspot
+    from the shipped traffic-sample file (:func:`twin.traffic_map.read_traffic`, the path a
+    user's map takes), flat in time."""
+    tmap = read_traffic(traffic_path(), grid, None)
+    return blend(background_prior(grid), tmap).demand
 
 
 def ground_truth_demand(grid: Grid, hotspot_mbps: float) -> Demand:
@@ -180,8 +213,13 @@ def build() -> Scenario:
 
 
 if __name__ == "__main__":
-    ap = argparse.ArgumentParser(description="regenerate the hotspot scenario's counters")
-    ap.add_argument("--write-measurements", type=Path, required=True)
+    ap = argparse.ArgumentParser(description="regenerate the hotspot scenario's data files")
+    ap.add_argument("--write-measurements", type=Path, default=None)
+    ap.add_argument("--write-traffic", type=Path, default=None)
     a = ap.parse_args()
-    out = write_measurements(a.write_measurements)
-    print(f"wrote {len(out)} rows to {a.write_measurements}")
+    if a.write_measurements is not None:
+        out = write_measurements(a.write_measurements)
+        print(f"wrote {len(out)} rows to {a.write_measurements}")
+    if a.write_traffic is not None:
+        traffic_samples().to_csv(a.write_traffic, index=False)
+        print(f"wrote {TRAFFIC_SAMPLES} traffic samples to {a.write_traffic}")
