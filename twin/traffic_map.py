@@ -27,15 +27,15 @@ grid and smoothed with a Gaussian kernel of bandwidth
 ``h_bw = clip(sigma * n^(-1/6), s / 2, 3 s)`` (Silverman's rule for 2-D data: ``sigma`` the
 samples' weighted standard deviation, ``n`` their number, ``s`` the bin spacing), so a dense cloud keeps
 its shape at the grid's resolution and a sparse one is not a set of spikes; an area's value is
-spread evenly over the bins whose centres lie inside it (its centroid's bin when it is smaller
-than a bin).
+spread evenly over it: each bin gets the share of the area it overlaps (exact for bins on
+the edge and for areas smaller than a bin).
 
 Blend with the prior ``P_h`` (:func:`blend`), ``M_h`` the map's density, ``T_h = sum P_h``:
 
 * relative: ``D_h = T_h [(1 - phi) M_h / sum M_h + phi P_h / T_h]``: the map gives the shape,
   the prior fills in where the map has no samples with the share :data:`PRIOR_SHARE` (phi);
-* absolute: ``D_h = M_h + (1 - c) P_h``, ``c`` 1 in the bins of the map's areas and 0
-  elsewhere: an area says what its traffic is (it replaces the prior there), a point sample
+* absolute: ``D_h = M_h + (1 - c) P_h``, ``c`` the share of each bin that the map's areas
+  cover (1 inside, 0 outside): an area says what its traffic is (it replaces the prior there), a point sample
   is traffic offered at that place on top of the background (UEs of a crowd, an MDT report's
   volume);
 * hours without any sample keep the prior.
@@ -73,12 +73,27 @@ SAMPLE_COLUMNS = ("lat_deg", "lon_deg", "x_m", "y_m", "weight", "hour", "mbps")
 
 @dataclass(frozen=True)
 class TrafficArea:
-    """An area whose value is spread evenly over it (local frame, shapely geometry)."""
+    """An area whose value is spread evenly over it (local frame, shapely geometry).
+
+    ``value`` counts for ``hour`` (or every hour); ``hourly``, when given, is the value of each
+    hour ``[24]`` instead (one area for a square with a measured diurnal series)."""
 
     geometry: Any
     value: float
     hour: int
     label: str
+    hourly: tuple[float, ...] | None = None
+
+    def values(self) -> NDArray[np.float64]:
+        """The area's value in each hour ``[24]``."""
+        if self.hourly is not None:
+            return np.asarray(self.hourly, dtype=float)
+        v = np.zeros(HOURS)
+        if self.hour == ALL_HOURS:
+            v[:] = self.value
+        else:
+            v[self.hour] = self.value
+        return v
 
 
 @dataclass(frozen=True)
@@ -265,7 +280,7 @@ def _finish(points: pd.DataFrame, areas: tuple[TrafficArea, ...], absolute: bool
         raise InputFileError(f"traffic map {name!r}: no sample lies inside the study area "
                              f"({n_out} outside); check the coordinates (lat/lon vs x/y, their "
                              "order) and that the map belongs to this network")
-    total = float(points["value"].sum()) + sum(a.value for a in areas)
+    total = float(points["value"].sum()) + sum(float(a.values().sum()) for a in areas)
     if total <= 0:
         raise InputFileError(f"traffic map {name!r}: every weight is 0; give some positive "
                              "weight or traffic")
@@ -438,7 +453,9 @@ def traffic_to_doc(tmap: TrafficMap) -> dict[str, Any]:
             "points": [[float(a * r), float(b * r), float(v), int(h)] for a, b, h, v in
                        agg[["qx", "qy", "hour", "value"]].itertuples(index=False)],
             "areas": [{"geometry": mapping(a.geometry), "value": a.value, "hour": a.hour,
-                       "label": a.label} for a in tmap.areas]}
+                       "label": a.label,
+                       "hourly": None if a.hourly is None else list(a.hourly)}
+                      for a in tmap.areas]}
 
 
 def traffic_from_doc(doc: Any, source: str = "network document") -> TrafficMap:
@@ -451,7 +468,9 @@ def traffic_from_doc(doc: Any, source: str = "network document") -> TrafficMap:
         pts = pd.DataFrame(doc["points"], columns=["x_m", "y_m", "value", "hour"]).astype(
             {"x_m": float, "y_m": float, "value": float, "hour": np.int64})
         areas = tuple(TrafficArea(shape(a["geometry"]), float(a["value"]), int(a["hour"]),
-                                  str(a.get("label", "")))
+                                  str(a.get("label", "")),
+                                  None if a.get("hourly") is None
+                                  else tuple(float(v) for v in a["hourly"]))
                       for a in doc["areas"])
         absolute = bool(doc["absolute"])
     except (AttributeError, KeyError, TypeError, ValueError) as exc:
@@ -461,6 +480,12 @@ def traffic_from_doc(doc: Any, source: str = "network document") -> TrafficMap:
             ) or not pts["hour"].between(ALL_HOURS, HOURS - 1).all():
         raise InputFileError(f"{source}: the 'traffic' section holds a non-finite, negative or "
                              "out-of-range value; re-import the network with --traffic")
+    for a in areas:
+        v = a.values()
+        if v.shape != (HOURS,) or not np.isfinite(v).all() or (v < 0).any() or not (
+                a.geometry.is_valid and a.geometry.area > 0):
+            raise InputFileError(f"{source}: the 'traffic' section holds an invalid area "
+                                 f"({a.label!r}); re-import the network with --traffic")
     n_raw = doc.get("n_points")
     return TrafficMap(pts, areas, absolute, str(doc.get("source", source)),
                       tuple(str(w) for w in doc.get("warnings", [])),
@@ -484,7 +509,16 @@ def bandwidth_m(points: pd.DataFrame, grid: Grid, n_raw: int | None = None) -> f
                          MAX_BANDWIDTH_BINS * s))
 
 
-def rasterise(tmap: TrafficMap, grid: Grid) -> NDArray[np.float64]:
+Overlaps = list[tuple[NDArray[np.int64], NDArray[np.float64]]]
+
+
+def overlaps(tmap: TrafficMap, grid: Grid) -> Overlaps:
+    """:func:`area_overlap` of each of the map's areas (computed once per map and grid)."""
+    return [area_overlap(a.geometry, grid) for a in tmap.areas]
+
+
+def rasterise(tmap: TrafficMap, grid: Grid, area_cells: Overlaps | None = None
+              ) -> NDArray[np.float64]:
     """The map's traffic per hour and bin ``[24, n_bin]`` (weights, or Mbit/s if absolute)."""
     out = np.zeros((HOURS, grid.n_bin))
     pts = tmap.points
@@ -508,41 +542,38 @@ def rasterise(tmap: TrafficMap, grid: Grid) -> NDArray[np.float64]:
                 out += dens[None, :]
             else:
                 out[h] += dens
-    for a in tmap.areas:
-        bins = area_bins(a.geometry, grid)
-        share = np.zeros(grid.n_bin)
-        share[bins] = a.value / len(bins)
-        if a.hour == ALL_HOURS:
-            out += share[None, :]
-        else:
-            out[a.hour] += share
+    area_cells = overlaps(tmap, grid) if area_cells is None else area_cells
+    for a, (bins, overlap) in zip(tmap.areas, area_cells, strict=True):
+        out[:, bins] += a.values()[:, None] * (overlap / a.geometry.area)[None, :]
     return out
 
 
-def area_bins(geometry: Any, grid: Grid) -> NDArray[np.int64]:
-    """Bins whose centres lie inside ``geometry``; the centroid's bin when none does (an area
-    smaller than a bin)."""
+def area_overlap(geometry: Any, grid: Grid) -> tuple[NDArray[np.int64], NDArray[np.float64]]:
+    """Bins that ``geometry`` overlaps and the overlap of each in m^2 ``([k], [k])``: an area's
+    value is spread over it in proportion to the overlap (exact for bins partly inside, and for
+    an area smaller than a bin; the part outside the study area is not modelled)."""
     import shapely
 
     x0, y0, x1, y1 = geometry.bounds
-    ix0 = max(0, int(np.floor((x0 - grid.x0_m) / grid.spacing_m)))
-    ix1 = min(grid.nx - 1, int(np.ceil((x1 - grid.x0_m) / grid.spacing_m)))
-    iy0 = max(0, int(np.floor((y0 - grid.y0_m) / grid.spacing_m)))
-    iy1 = min(grid.ny - 1, int(np.ceil((y1 - grid.y0_m) / grid.spacing_m)))
-    ids = np.empty(0, dtype=np.int64)
-    if ix1 >= ix0 and iy1 >= iy0:
-        ix = np.arange(ix0, ix1 + 1)
-        iy = np.arange(iy0, iy1 + 1)
-        gx = np.tile(grid.x0_m + ix * grid.spacing_m, len(iy))
-        gy = np.repeat(grid.y0_m + iy * grid.spacing_m, len(ix))
-        inside = shapely.contains_xy(geometry, gx, gy)
-        ids = (np.repeat(iy, len(ix)) * grid.nx + np.tile(ix, len(iy)))[inside]
-    if ids.size == 0:
-        c = geometry.representative_point()
-        cx = int(np.clip(np.rint((c.x - grid.x0_m) / grid.spacing_m), 0, grid.nx - 1))
-        cy = int(np.clip(np.rint((c.y - grid.y0_m) / grid.spacing_m), 0, grid.ny - 1))
-        ids = np.array([cy * grid.nx + cx], dtype=np.int64)
-    return ids.astype(np.int64)
+    s = grid.spacing_m
+    ix0 = max(0, int(np.floor((x0 - grid.x0_m) / s + 0.5)))
+    ix1 = min(grid.nx - 1, int(np.floor((x1 - grid.x0_m) / s + 0.5)))
+    iy0 = max(0, int(np.floor((y0 - grid.y0_m) / s + 0.5)))
+    iy1 = min(grid.ny - 1, int(np.floor((y1 - grid.y0_m) / s + 0.5)))
+    if ix1 < ix0 or iy1 < iy0:
+        return np.empty(0, dtype=np.int64), np.empty(0)
+    ix = np.tile(np.arange(ix0, ix1 + 1), iy1 - iy0 + 1)
+    iy = np.repeat(np.arange(iy0, iy1 + 1), ix1 - ix0 + 1)
+    cx, cy = grid.x0_m + ix * s, grid.y0_m + iy * s
+    boxes = shapely.box(cx - s / 2, cy - s / 2, cx + s / 2, cy + s / 2)  # [k]
+    overlap = shapely.area(shapely.intersection(boxes, geometry))
+    keep = overlap > 0
+    return (iy[keep] * grid.nx + ix[keep]).astype(np.int64), overlap[keep]
+
+
+def area_bins(geometry: Any, grid: Grid) -> NDArray[np.int64]:
+    """Bins that ``geometry`` overlaps (see :func:`area_overlap`)."""
+    return area_overlap(geometry, grid)[0]
 
 
 # --- blending with the prior -----------------------------------------------------------------
@@ -566,19 +597,23 @@ class MappedDemand:
         return np.divide(self.map_mbps, d, out=np.zeros_like(d), where=d > 0)
 
 
-def coverage(tmap: TrafficMap, grid: Grid, hour: int) -> NDArray[np.float64]:
-    """``c`` ``[n_bin]``: 1 in the bins of the map's areas that count for ``hour``, else 0."""
+def coverage(tmap: TrafficMap, grid: Grid, hour: int, area_cells: Overlaps | None = None
+             ) -> NDArray[np.float64]:
+    """``c`` ``[n_bin]``: the share of each bin that the map's areas for ``hour`` cover (1
+    inside an area, 0 outside every area, between for a bin on an area's edge)."""
     c = np.zeros(grid.n_bin)
-    for a in tmap.areas:
-        if a.hour in (ALL_HOURS, hour):
-            c[area_bins(a.geometry, grid)] = 1.0
-    return c
+    area_cells = overlaps(tmap, grid) if area_cells is None else area_cells
+    for a, (bins, overlap) in zip(tmap.areas, area_cells, strict=True):
+        if a.hourly is not None or a.hour in (ALL_HOURS, hour):
+            c[bins] += overlap / grid.spacing_m**2
+    return np.minimum(c, 1.0)
 
 
 def blend(prior: Demand, tmap: TrafficMap, prior_share: float = PRIOR_SHARE) -> MappedDemand:
     """The map blended with ``prior`` (equations in the module docstring)."""
     grid = prior.grid
-    m = rasterise(tmap, grid)  # [24, n_bin]
+    area_cells = overlaps(tmap, grid)
+    m = rasterise(tmap, grid, area_cells)  # [24, n_bin]
     p = np.asarray(prior.mbps, dtype=float)  # [24, n_bin]
     out = p.copy()
     placed = np.zeros_like(p)
@@ -588,7 +623,7 @@ def blend(prior: Demand, tmap: TrafficMap, prior_share: float = PRIOR_SHARE) -> 
         if total_m <= 0:
             continue
         if tmap.absolute:
-            c = coverage(tmap, grid, h)
+            c = coverage(tmap, grid, h, area_cells)
             placed[h] = mh
             out[h] = mh + (1.0 - c) * p[h]
         else:

@@ -16,6 +16,7 @@ import twin
 from api.cli import main
 from twin.invariants import check_state
 from twin.scenarios import diurnal, load_scenario, milan
+from twin.traffic_map import area_overlap
 
 PACKAGE_DIR = Path(twin.__file__).resolve().parent
 
@@ -98,9 +99,14 @@ def test_demand_follows_the_measured_milan_traffic(scenario):
     grid = d.grid
     assert grid.spacing_m == milan.SPACING_M
     h = d.busy_hour
-    squares = milan.grid_squares()["cellId"].to_numpy()[milan.bin_squares(grid)]  # [n_bin]
-    x, y = grid.xy()
-    duomo = (squares == 5060) & (np.hypot(x, y) < milan.TAPER_START_M)
+    # the squares reach the demand as a traffic map of areas: bins wholly inside the Duomo
+    # square carry its density
+    tmap = milan.traffic_map(grid)
+    (area,) = [a for a in tmap.areas if a.label == "square 5060"]
+    bins, overlap = area_overlap(area.geometry, grid)
+    duomo = np.zeros(grid.n_bin, dtype=bool)
+    duomo[bins[overlap > grid.spacing_m**2 * (1 - 1e-9)]] = True
+    assert duomo.sum() >= 16  # a 235 m square holds 16 whole 40 m bins
     # Duomo bins follow the Duomo's own measured hourly shape (10-minute data, hourly means).
     shape = d.mbps[:, np.flatnonzero(duomo)[0]]
     assert np.allclose(shape / shape.max(), diurnal.hourly_profile(5060), rtol=1e-9)

@@ -67,6 +67,7 @@ from twin.importers import ENB_LINK_RADIUS_M, estimated_network, opencellid_note
 from twin.network import Network
 from twin.scenarios import REGISTRY, Scenario
 from twin.scenarios.diurnal import DUOMO_SQUARE, hourly_activity, mean_profile
+from twin.traffic_map import ALL_HOURS, TrafficArea, TrafficMap, blend
 
 GRID_FILE = "milan_grid_window.csv"
 CELLS_FILE = "milan_opencellid_lte_window.csv"
@@ -198,17 +199,35 @@ def bin_squares(grid: Grid) -> NDArray[np.int64]:
     return idx.astype(np.int64)
 
 
-def build_demand(grid: Grid) -> Demand:
-    """Offered traffic ``[24, n_bin]`` in Mbit/s (see module docstring)."""
+def traffic_map(grid: Grid) -> TrafficMap:
+    """The Telecom Italia squares as a traffic map: one area per square with its hourly
+    offered traffic in Mbit/s (activity x :data:`MBPS_PER_ACTIVITY_UNIT`, faded beyond
+    :data:`TAPER_START_M` from the Duomo at the square's centre). It is one: activity per
+    ~235 m square, exactly what a planner's map of areas gives."""
+    from shapely.geometry import box
+
     sq = grid_squares()
+    org = origin()
     act = square_activity().to_numpy()  # [n_square, 24]
-    mbps_km2 = act * MBPS_PER_ACTIVITY_UNIT / sq["area_km2"].to_numpy()[:, None]
-    idx = bin_squares(grid)
-    x, y = grid.xy()
-    r = np.hypot(x, y)
+    x0, y0 = org.to_local(sq["lat_min"].to_numpy(), sq["lon_min"].to_numpy())
+    x1, y1 = org.to_local(sq["lat_max"].to_numpy(), sq["lon_max"].to_numpy())
+    r = np.hypot(sq["x_m"].to_numpy(), sq["y_m"].to_numpy())
     taper = np.exp(-0.5 * (np.maximum(r - TAPER_START_M, 0.0) / TAPER_WIDTH_M) ** 2)
-    mbps = mbps_km2[idx].T * grid.bin_area_km2 * taper[None, :]  # [24, n_bin]
-    return Demand(grid, mbps)
+    mbps = act * MBPS_PER_ACTIVITY_UNIT * taper[:, None]  # [n_square, 24]
+    areas = tuple(TrafficArea(box(a, b, c, d), 0.0, ALL_HOURS, f"square {int(sid)}",
+                              tuple(float(v) for v in m))
+                  for a, b, c, d, sid, m in zip(x0, y0, x1, y1, sq["cellId"], mbps,
+                                                strict=True))
+    return TrafficMap(pd.DataFrame({"x_m": [], "y_m": [], "value": [], "hour": []}).astype(
+        {"hour": np.int64}), areas, True, "Milano GRID squares (Telecom Italia)")
+
+
+def build_demand(grid: Grid) -> Demand:
+    """Offered traffic ``[24, n_bin]`` in Mbit/s: the squares' traffic map
+    (:func:`traffic_map`) on an empty prior (the squares cover the study area; a bin outside
+    every square has no modelled traffic)."""
+    empty = Demand(grid, np.zeros((24, grid.n_bin)))
+    return blend(empty, traffic_map(grid)).demand
 
 
 def build() -> Scenario:
