@@ -5,7 +5,11 @@ without any base tiles.
 The grid's bins are summed in blocks of ``k x k`` bins (``k`` the smallest integer that
 leaves at most :data:`MAX_POINTS` blocks) and each non-empty block becomes one point at its
 traffic-weighted centre: the heatmap stays light to send and draw, and the traffic is
-conserved (the sum over points equals the grid's total at that hour).
+conserved (the sum over points equals the grid's total at that hour). Each point also
+carries its density in Mbit/s/km^2 (the block's traffic over the block's area), the unit of
+the map's legend. Positions are WGS84 (``frame: "wgs84"``: ``lat``/``lon`` in degrees) or,
+for a network without an origin, its local frame (``frame: "local_m"``: ``lat``/``lon`` hold
+``y_m``/``x_m``, as a plain metric map reads them).
 """
 
 from __future__ import annotations
@@ -14,9 +18,8 @@ from typing import Any
 
 import numpy as np
 
-from api.geojson import map_origin
+from api.geojson import coords, frame_of, map_origin
 from twin.demand import Demand
-from twin.geo import Origin
 from twin.network import Network
 
 MAX_POINTS = 4000
@@ -43,11 +46,6 @@ def block_sum(demand: Demand, hour: int, max_points: int = MAX_POINTS
     return wx, wy, w[keep], k
 
 
-def _ring(origin: Origin, xs: np.ndarray, ys: np.ndarray) -> list[list[float]]:
-    lat, lon = origin.to_wgs84(xs, ys)
-    return [[round(float(b), 7), round(float(a), 7)] for a, b in zip(lat, lon, strict=True)]
-
-
 def study_area(network: Network, demand: Demand) -> dict[str, Any]:
     """GeoJSON Polygon of the demand grid's extent (the area the twin models)."""
     origin, _ = map_origin(network)
@@ -55,7 +53,7 @@ def study_area(network: Network, demand: Demand) -> dict[str, Any]:
     x0, y0 = g.x0_m - g.spacing_m / 2, g.y0_m - g.spacing_m / 2
     x1, y1 = x0 + g.nx * g.spacing_m, y0 + g.ny * g.spacing_m
     xs, ys = np.array([x0, x1, x1, x0, x0]), np.array([y0, y0, y1, y1, y0])
-    return {"type": "Polygon", "coordinates": [_ring(origin, xs, ys)]}
+    return {"type": "Polygon", "coordinates": [coords(origin, xs, ys)]}
 
 
 def milan_squares() -> dict[str, Any]:
@@ -78,19 +76,27 @@ def milan_squares() -> dict[str, Any]:
 def demand_map(network: Network, demand: Demand, hour: int, scenario: str | None
                ) -> dict[str, Any]:
     """The body of ``GET /networks/{id}/demand``."""
-    origin, synthetic = map_origin(network)
+    origin, local = map_origin(network)
     x, y, w, k = block_sum(demand, hour)
-    lat, lon = origin.to_wgs84(x, y)
+    if origin is None:
+        lat, lon = np.round(y, 2), np.round(x, 2)
+    else:
+        lat, lon = (np.round(v, 7) for v in origin.to_wgs84(x, y))
+    block_km2 = (k * demand.grid.spacing_m / 1000.0) ** 2
     return {
         "hour": hour,
         "busy_hour": demand.busy_hour,
         "unit": "Mbit/s",
         "block_m": float(k * demand.grid.spacing_m),
         "total_mbps": float(np.sum(w)),
-        "lat": np.round(lat, 7).tolist(),
-        "lon": np.round(lon, 7).tolist(),
+        "frame": frame_of(network),
+        "lat": lat.tolist(),
+        "lon": lon.tolist(),
         "offered_mbps": np.round(w, 6).tolist(),
+        "density_unit": "Mbit/s/km^2",
+        "density_mbps_km2": np.round(w / block_km2, 3).tolist(),
+        "max_density_mbps_km2": float(np.max(w) / block_km2) if len(w) else 0.0,
         "area": study_area(network, demand),
-        "synthetic_origin": synthetic,
+        "synthetic_origin": local,
         "grid_squares": milan_squares() if scenario == "milan" else None,
     }

@@ -29,7 +29,7 @@ import io
 import re
 from typing import Any
 
-from api.geojson import cell_features, collection, map_origin
+from api.geojson import cell_features, collection, coords, map_origin
 from api.planning import parse_edited
 from planner.actions import apply_actions
 from planner.plan import clean
@@ -85,13 +85,11 @@ def plan_geojson(network: Network, plan_id: str, result: dict[str, Any]) -> dict
              for cid, rows in by_cell.items()}
     feats = cell_features(after, origin, None, set(by_cell), extra)
     cells = after.cells_with_sites().set_index("cell_id")
-    lat, lon = origin.to_wgs84(cells.loc[sorted(new_cells), "x_m"].to_numpy(float),
-                               cells.loc[sorted(new_cells), "y_m"].to_numpy(float)) \
-        if new_cells else ([], [])
-    for cid, la, lo in zip(sorted(new_cells), lat, lon, strict=True):
+    points = coords(origin, cells.loc[sorted(new_cells), "x_m"].to_numpy(float),
+                    cells.loc[sorted(new_cells), "y_m"].to_numpy(float)) if new_cells else []
+    for cid, xy in zip(sorted(new_cells), points, strict=True):
         feats.append({"type": "Feature", "id": f"small_cell:{cid}",
-                      "geometry": {"type": "Point",
-                                   "coordinates": [round(float(lo), 7), round(float(la), 7)]},
+                      "geometry": {"type": "Point", "coordinates": xy},
                       "properties": clean({"feature_type": "small_cell", "cell_id": cid,
                                            "site_id": cells.loc[cid, "site_id"],
                                            "actions": by_cell[cid],

@@ -14,10 +14,12 @@ Cell properties: every column of the per-cell state (``prb_util``, ``offered_mbp
 ``served_mbps``, ``unserved_mbps``, ``mean_sinr_db``, ``overloaded``, ...) and the cell's
 configuration (``azimuth_deg``, ``elec_tilt_deg``, ``tx_power_dbm``, ``cio_db``, ...).
 
-Positions are converted from the network's local metric frame with its WGS84 origin. A
-synthetic network has no origin: it is drawn around :data:`DEFAULT_MAP_ORIGIN` (the Duomo
-square in Milan, the centre of the ``milan`` scenario) and the collection says so
-(``properties.synthetic_origin: true``), so maps still draw but nobody mistakes the place.
+Positions: a network with a WGS84 origin (given, or derived from its sites' lat/lon, see
+:mod:`twin.georef`) is drawn in RFC 7946 lon/lat, so its sites land where the input put them.
+A network without one (a synthetic layout) is never put at a made-up real place: its
+coordinates are its local metres ``[x_m, y_m]`` (x east, y north), and the collection says
+so (``properties.frame: "local_m"``, a ``crs`` member naming the local frame, and
+``synthetic_origin: true``); maps draw it on a plain metric plane.
 """
 
 from __future__ import annotations
@@ -32,7 +34,8 @@ from twin.network import Network
 from twin.prior import site_spacing_m
 from twin.state import json_value
 
-DEFAULT_MAP_ORIGIN = Origin(45.4642, 9.1900)
+LOCAL_CRS = {"type": "name", "properties": {
+    "name": "local metres: x east, y north of the network's (0, 0); not a geographic position"}}
 WEDGE_FRACTION = 0.35
 MAX_WEDGE_DEG = 120.0
 ARC_POINTS = 12
@@ -43,14 +46,26 @@ CELL_CONFIG_COLUMNS = ("azimuth_deg", "mech_tilt_deg", "elec_tilt_deg", "tx_powe
                        "h_beamwidth_deg")
 
 
-def map_origin(network: Network) -> tuple[Origin, bool]:
-    """The origin used for drawing and whether it is the synthetic default."""
-    return (network.origin, False) if network.origin is not None else (DEFAULT_MAP_ORIGIN, True)
+def map_origin(network: Network) -> tuple[Origin | None, bool]:
+    """The network's WGS84 origin, and whether it has none (drawn in its local frame)."""
+    return network.origin, network.origin is None
 
 
-def _lonlat(origin: Origin, x: np.ndarray, y: np.ndarray) -> list[list[float]]:
+def frame_of(network: Network) -> str:
+    """``"wgs84"`` (lon/lat degrees) or ``"local_m"`` (x/y metres)."""
+    return "local_m" if network.origin is None else "wgs84"
+
+
+def coords(origin: Origin | None, x: np.ndarray, y: np.ndarray) -> list[list[float]]:
+    """Positions ``[[lon, lat], ...]`` (WGS84, 1e-7 deg) or, without an origin, the local
+    ``[[x_m, y_m], ...]`` (cm)."""
+    if origin is None:
+        return [[round(float(a), 2), round(float(b), 2)] for a, b in zip(
+            np.asarray(x, dtype=float), np.asarray(y, dtype=float), strict=True)]
     lat, lon = origin.to_wgs84(x, y)
     return [[round(float(a), 7), round(float(b), 7)] for a, b in zip(lon, lat, strict=True)]
+
+
 
 
 def wedge_xy(x_m: float, y_m: float, azimuth_deg: float, beamwidth_deg: float, radius_m: float,
@@ -71,11 +86,11 @@ def _props(rec: dict[str, Any]) -> dict[str, Any]:
     return {k: json_value(v) for k, v in rec.items()}
 
 
-def site_features(network: Network, origin: Origin) -> list[dict[str, Any]]:
+def site_features(network: Network, origin: Origin | None) -> list[dict[str, Any]]:
     s = network.sites
-    coords = _lonlat(origin, s["x_m"].to_numpy(float), s["y_m"].to_numpy(float))
+    points = coords(origin, s["x_m"].to_numpy(float), s["y_m"].to_numpy(float))
     feats = []
-    for rec, xy in zip(s.to_dict(orient="records"), coords, strict=True):
+    for rec, xy in zip(s.to_dict(orient="records"), points, strict=True):
         props = _props({"feature_type": "site", "site_id": rec["site_id"],
                         "name": rec.get("name", "-"), "estimated": bool(rec.get("estimated")),
                         "x_m": rec["x_m"], "y_m": rec["y_m"]})
@@ -84,7 +99,7 @@ def site_features(network: Network, origin: Origin) -> list[dict[str, Any]]:
     return feats
 
 
-def cell_features(network: Network, origin: Origin, cell_props: pd.DataFrame | None = None,
+def cell_features(network: Network, origin: Origin | None, cell_props: pd.DataFrame | None = None,
                   only: set[str] | None = None, extra: dict[str, dict[str, Any]] | None = None
                   ) -> list[dict[str, Any]]:
     """Wedges of the cells (``only`` those ids when given), with the config columns, the
@@ -107,32 +122,37 @@ def cell_features(network: Network, origin: Origin, cell_props: pd.DataFrame | N
         props.update({k: v for k, v in by_id.get(cid, {}).items() if k not in props})
         props.update((extra or {}).get(cid, {}))
         feats.append({"type": "Feature", "id": f"cell:{cid}",
-                      "geometry": {"type": "Polygon", "coordinates": [_lonlat(origin, xs, ys)]},
+                      "geometry": {"type": "Polygon", "coordinates": [coords(origin, xs, ys)]},
                       "properties": _props(props)})
     return feats
 
 
-def candidate_features(network: Network, origin: Origin) -> list[dict[str, Any]]:
+def candidate_features(network: Network, origin: Origin | None) -> list[dict[str, Any]]:
     c = network.candidates
     if len(c) == 0:
         return []
-    coords = _lonlat(origin, c["x_m"].to_numpy(float), c["y_m"].to_numpy(float))
+    points = coords(origin, c["x_m"].to_numpy(float), c["y_m"].to_numpy(float))
     return [{"type": "Feature", "id": f"candidate:{rec['candidate_id']}",
              "geometry": {"type": "Point", "coordinates": xy},
              "properties": _props({"feature_type": "candidate",
                                    "candidate_id": rec["candidate_id"],
                                    "name": rec.get("name", "-"),
                                    "height_m": rec.get("height_m")})}
-            for rec, xy in zip(c.to_dict(orient="records"), coords, strict=True)]
+            for rec, xy in zip(c.to_dict(orient="records"), points, strict=True)]
 
 
 def collection(features: list[dict[str, Any]], network: Network,
                **properties: Any) -> dict[str, Any]:
-    origin, synthetic = map_origin(network)
-    return {"type": "FeatureCollection", "features": features,
-            "properties": {"network": network.name, "origin": {"lat_deg": origin.lat_deg,
-                                                               "lon_deg": origin.lon_deg},
-                           "synthetic_origin": synthetic, **properties}}
+    origin, local = map_origin(network)
+    doc: dict[str, Any] = {"type": "FeatureCollection", "features": features}
+    if local:
+        doc["crs"] = LOCAL_CRS
+    doc["properties"] = {
+        "network": network.name, "frame": frame_of(network),
+        "origin": None if origin is None else {"lat_deg": origin.lat_deg,
+                                               "lon_deg": origin.lon_deg},
+        "synthetic_origin": local, **properties}
+    return doc
 
 
 def state_geojson(network: Network, res_cell: pd.DataFrame, hour: int,

@@ -145,7 +145,9 @@ def read_traffic(path: str | Path, grid: Grid, origin: Origin | None) -> Traffic
     p = Path(path)
     if not p.is_file():
         raise InputFileError(f"traffic map {str(p)!r} not found")
-    if p.suffix.lower() in (".geojson", ".json"):
+    with p.open("rb") as f:
+        head = f.read(64).lstrip()
+    if p.suffix.lower() in (".geojson", ".json") or head.startswith(b"{"):
         return _read_geojson(p, grid, origin)
     return _read_samples(p, grid, origin)
 

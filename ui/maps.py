@@ -70,6 +70,25 @@ def legend_html() -> str:
             "changed sector</div>")
 
 
+HEAT_GRADIENT = {0.2: "#c6dbef", 0.5: "#6baed6", 0.8: "#2171b5", 1.0: "#08306b"}
+
+
+def demand_legend_html(demand: dict[str, Any] | None) -> str:
+    """The demand heatmap's legend in Mbit/s/km^2 (its scale ends at the densest block of the
+    hour shown), HTML for ``st.markdown``; empty without a demand."""
+    if not demand or not demand.get("max_density_mbps_km2"):
+        return ""
+    top = float(demand["max_density_mbps_km2"])
+    grad = ", ".join(f"{c} {s * 100:.0f}%" for s, c in HEAT_GRADIENT.items())
+    return ("<div style='font-size:0.8rem'>offered traffic at "
+            f"{demand.get('hour')}:00 "
+            f"<span style='display:inline-block;width:220px;height:10px;vertical-align:middle;"
+            f"background:linear-gradient(to right, #ffffff 0%, {grad})'></span> 0 &nbsp;"
+            f"{top / 2:,.0f} &nbsp;{top:,.0f} Mbit/s/km<sup>2</sup> (blocks of "
+            f"{float(demand.get('block_m', 0)):.0f} m; total "
+            f"{float(demand.get('total_mbps', 0)):,.1f} Mbit/s)</div>")
+
+
 # -- the map itself -----------------------------------------------------------------------
 
 def _use_local_assets(el: Any, js: Sequence[tuple[str, str]],
@@ -79,14 +98,26 @@ def _use_local_assets(el: Any, js: Sequence[tuple[str, str]],
     el.default_css = list(css)
 
 
+LOCAL_FRAME_NOTE = ("local frame: x east, y north in metres from the network's (0, 0); "
+                    "not a geographic place")
+
+
 def base_map(bounds: Sequence[Sequence[float]] | None, tile_url: str | None = None,
-             tile_attribution: str = "own tile server") -> folium.Map:
+             tile_attribution: str = "own tile server", local: bool = False) -> folium.Map:
     """An empty map fitted to ``bounds`` ([[south, west], [north, east]]), with local Leaflet
-    and, only when ``tile_url`` is given, that tile layer."""
+    and, only when ``tile_url`` is given, that tile layer. ``local``: the positions are a
+    network's local metres (``[y_m, x_m]``), drawn on a plain metric plane (Leaflet's
+    ``CRS.Simple``, no tiles) with a note that says so."""
     m = folium.Map(tiles=None, control_scale=True, zoom_start=14, zoom_snap=0.25,
-                   location=_centre(bounds))
+                   location=_centre(bounds), crs="Simple" if local else "EPSG3857",
+                   min_zoom=-6 if local else 0)
     _use_local_assets(m, [("leaflet", LEAFLET_JS)], [("leaflet_css", LEAFLET_CSS)])
-    if tile_url:
+    if local:
+        m.get_root().html.add_child(Element(
+            '<div class="ct-frame" style="position:absolute;bottom:6px;left:90px;z-index:900;'
+            'background:rgba(255,255,255,.85);padding:2px 6px;font:12px sans-serif">'
+            f"{LOCAL_FRAME_NOTE}</div>"))
+    if tile_url and not local:
         folium.TileLayer(tiles=tile_url, attr=tile_attribution, name="tiles",
                          max_zoom=20).add_to(m)
     m.get_root().header.add_child(Element(
@@ -278,8 +309,7 @@ def add_heat(m: folium.Map, lat: Sequence[float], lon: Sequence[float],
     data = np.column_stack([np.asarray(lat, float)[keep], np.asarray(lon, float)[keep],
                             w[keep] / np.nanmax(w)])  # [n_point, 3]
     h = HeatMap(data.round(6).tolist(), name=name, min_opacity=0.25, radius=14, blur=16,
-                max_zoom=16, gradient={0.2: "#c6dbef", 0.5: "#6baed6", 0.8: "#2171b5",
-                                       1.0: "#08306b"})
+                max_zoom=16, gradient=HEAT_GRADIENT)
     _use_local_assets(h, [("leaflet-heat.js", LEAFLET_HEAT_JS)], [])
     h.add_to(m)
     return h
@@ -304,7 +334,8 @@ def network_map(geo: dict[str, Any], demand: dict[str, Any] | None = None,
     """
     area = (demand or {}).get("area")
     # fitted to the network (the study area adds the demand grid's margin around it)
-    m = base_map(bounds or bounds_of(geo), tile_url, tile_attribution)
+    local = (geo.get("properties") or {}).get("frame") == "local_m"
+    m = base_map(bounds or bounds_of(geo), tile_url, tile_attribution, local=local)
     if demand and demand.get("grid_squares"):
         add_grid_squares(m, demand["grid_squares"])
     if area:

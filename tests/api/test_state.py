@@ -9,7 +9,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.cli import main as cli_main
-from api.geojson import DEFAULT_MAP_ORIGIN, WEDGE_FRACTION
+from api.geojson import WEDGE_FRACTION
 from tests.api.conftest import auth, small_tables
 from twin.geo import Origin
 from twin.importers import network_to_dict
@@ -70,7 +70,10 @@ def test_geojson_sites_wedges_candidates(client: TestClient, hotspot_id: str) ->
     assert r.headers["content-type"].startswith("application/geo+json")
     doc = r.json()
     assert doc["type"] == "FeatureCollection"
+    # a synthetic layout has no place on the Earth: drawn in its local metres, and says so
     assert doc["properties"]["synthetic_origin"] is True
+    assert doc["properties"]["frame"] == "local_m" and doc["properties"]["origin"] is None
+    assert "local metres" in doc["crs"]["properties"]["name"]
     net = load_scenario("hotspot").network
     kinds = _by_type(doc)
     assert len(kinds["site"]) == len(net.sites)
@@ -83,16 +86,14 @@ def test_geojson_sites_wedges_candidates(client: TestClient, hotspot_id: str) ->
         assert f["geometry"]["type"] == "Polygon" and ring[0] == ring[-1]
         assert f["properties"]["prb_util"] == pytest.approx(util[f["properties"]["cell_id"]])
     # S01-1 (azimuth 30 deg): apex at its site, arc centre 0.35 x ISD (400 m) along 30 deg
-    o = DEFAULT_MAP_ORIGIN
     s01 = net.sites.set_index("site_id").loc["S01"]
     site_pt = next(f for f in kinds["site"] if f["properties"]["site_id"] == "S01")
-    x, y = o.to_local(site_pt["geometry"]["coordinates"][1], site_pt["geometry"]["coordinates"][0])
+    x, y = site_pt["geometry"]["coordinates"]
     assert float(x) == pytest.approx(float(s01["x_m"]), abs=0.05)
     assert float(y) == pytest.approx(float(s01["y_m"]), abs=0.05)
     wedge = next(f for f in kinds["cell"] if f["properties"]["cell_id"] == "S01-1")
     ring = wedge["geometry"]["coordinates"][0]
-    mid = ring[len(ring) // 2]
-    mx, my = o.to_local(mid[1], mid[0])
+    mx, my = ring[len(ring) // 2]
     dx, dy = float(mx) - float(s01["x_m"]), float(my) - float(s01["y_m"])
     bearing = math.degrees(math.atan2(dx, dy)) % 360
     half_step = 65.0 / (12 - 1) / 2  # the arc has 12 points: its middle is half a step off

@@ -64,6 +64,12 @@ def upload_form(ctx: PageContext) -> None:
                                  key="up_candidates")
         meas = st.file_uploader("Measurements (optional)", type=["csv", "parquet"],
                                 key="up_measurements")
+        traffic = st.file_uploader(
+            "Traffic map (optional): where the traffic is", type=["csv", "parquet", "geojson",
+                                                                  "json"],
+            key="up_traffic", help="geolocated samples (lat_deg, lon_deg or x_m, y_m; weight, "
+            "hour, mbps) or GeoJSON points and polygons (weight or mbps, hour); the counters "
+            "still decide how much each cell carries")
         c = st.columns(3)
         name = c[0].text_input("Name", key="up_name")
         fmt = c[1].selectbox("Format", ["auto", "tables", "opencellid"], key="up_format")
@@ -73,7 +79,8 @@ def upload_form(ctx: PageContext) -> None:
                 st.error("choose the network (or sites) file first")
                 return
             files = {"network": (network.name, network.getvalue())}
-            for part, f in (("cells", cells), ("candidates", cands), ("measurements", meas)):
+            for part, f in (("cells", cells), ("candidates", cands), ("measurements", meas),
+                            ("traffic", traffic)):
                 if f is not None:
                     files[part] = (f.name, f.getvalue())
             row = attempt(lambda: ctx.client.upload_network(
@@ -83,9 +90,14 @@ def upload_form(ctx: PageContext) -> None:
                 fit = (f"; demand calibrated to the measurements: MAPE {cal['mape']:.1%}, "
                        f"{cal['n_matched']} of {cal['n_rows']} rows matched"
                        if cal and "mape" in cal else "")
+                tm = ((row.get("summary") or {}).get("import") or {}).get("traffic")
+                placed = (f"; traffic map {tm['source']}: {tm['n_points']} samples, "
+                          f"{tm['n_areas']} areas" + "".join(f"; warning: {w}"
+                                                             for w in tm["warnings"])
+                          if tm else "")
                 select_network(row["id"], f"network {row['name']} imported: {row['n_sites']} "
                                f"sites, {row['n_cells']} cells, {row['n_candidates']} "
-                               f"candidates{fit}")
+                               f"candidates{fit}{placed}")
 
 
 def cell_table(cells: list[dict[str, Any]]) -> None:
@@ -118,10 +130,12 @@ def main() -> None:
     for note in net.get("notes") or []:
         st.caption(f"note: {note}")
     if (geo.get("properties") or {}).get("synthetic_origin"):
-        st.caption("Synthetic network: drawn at a nominal place; distances are true.")
+        st.caption("This network has no geographic position (no lat/lon, no origin): it is "
+                   "drawn in its local frame, x east and y north in metres; exports say so.")
     m = maps.network_map(geo, demand, ctx.settings.tile_url, ctx.settings.tile_attribution)
     maps.show(m, key=f"net_map_{net['id']}_{hour}")
     st.markdown(maps.legend_html(), unsafe_allow_html=True)
+    st.markdown(maps.demand_legend_html(demand), unsafe_allow_html=True)
     st.subheader("Cells")
     cell_table([f["properties"] for f in maps.features(geo, "cell")])
 
