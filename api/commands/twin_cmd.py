@@ -36,6 +36,18 @@ def _print_calibration(sc: Scenario) -> None:
         print(f"  unmatched {u['cell_id']} ({span}): {u['reason']}")
 
 
+def _print_traffic(sc: Scenario) -> None:
+    """Where the traffic map put the traffic: the cells it placed most of."""
+    if sc.traffic is None or sc.traffic_report is None:
+        return
+    rep = sc.traffic_report.dropna(subset=["map_share"])
+    rep = rep[rep["map_share"] > 0.05].sort_values("map_mbps", ascending=False).head(5)
+    print(f"traffic map {sc.traffic.source}: {sc.traffic.n_points} point samples, "
+          f"{len(sc.traffic.areas)} areas; cells whose busy-hour traffic it placed most of:")
+    for r in rep.itertuples(index=False):
+        print(f"  {r.cell_id}: {r.map_share:.0%} of {r.offered_mbps:.1f} Mbit/s")
+
+
 def _fmt_table(rows: list[dict[str, Any]], cols: list[str]) -> str:
     widths = {c: max(len(c), *(len(_fmt(r[c])) for r in rows)) for c in cols}
     lines = ["  ".join(c.rjust(widths[c]) for c in cols)]
@@ -60,6 +72,10 @@ def run(args: argparse.Namespace) -> int:
         out["notes"] = list(sc.notes)
         if sc.calibration is not None and args.network is not None:
             out["calibration"] = {k: json_value(v) for k, v in sc.calibration.summary().items()}
+        if sc.traffic is not None:
+            out["traffic"] = {**sc.traffic.summary(), "map_share_by_cell": [
+                {k: json_value(v) for k, v in r.items()}
+                for r in sc.traffic_report.to_dict(orient="records")]}
         if args.day:
             out["day"] = tw.run_day().to_dict(orient="records")
         print(json.dumps(out, indent=2, default=_json_default, allow_nan=False))
@@ -70,6 +86,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"  note: {note}")
     if args.network is not None:
         _print_calibration(sc)
+    _print_traffic(sc)
     print(f"hour {state.hour} ({'busy hour' if state.hour == sc.demand.busy_hour else 'not the busy hour'}),"
           f" {len(state.res_cell)} cells, load fixed point "
           f"{'converged' if state.converged else 'DID NOT CONVERGE'} in {state.iterations} "
