@@ -71,7 +71,7 @@ def test_bad_maps_exit_2_with_one_line(files: tuple[EventCase, dict[str, Path]],
             (["import", str(f["sites"]), "--cells", str(f["cells"]), "--traffic",
               str(tmp_path / "none.csv"), "--out", str(tmp_path / "n.json")], "not found"),
             (["plan", "--scenario", "hotspot", "--llm", "none", "--traffic", str(bad)],
-             "no geographic origin")):
+             "is not a number")):
         assert main(argv) == 2
         err = capsys.readouterr().err.strip().splitlines()
         assert len(err) == 1 and msg in err[0], err
