@@ -145,6 +145,16 @@ class ApiClient:
         """Offered traffic per grid bin at an hour, with WGS84 positions (for the heatmap)."""
         return self._json("GET", f"/networks/{network_id}/demand", params=_hour(hour))
 
+    def raster(self, network_id: str, layer: str, hour: int | None = None) -> dict[str, Any]:
+        """A radio layer (best_server, rsrp, sinr, demand) as a PNG with bounds and scale."""
+        return self._json("GET", f"/networks/{network_id}/raster",
+                          params={"layer": layer, **_hour(hour)})
+
+    def plan_raster(self, plan_id: str, layer: str, hour: int | None = None) -> dict[str, Any]:
+        """The same layer in a plan's after-state."""
+        return self._json("GET", f"/plans/{plan_id}/raster",
+                          params={"layer": layer, **_hour(hour)})
+
     # -- plans -----------------------------------------------------------------------------
     def create_plan(self, network_id: str, params: Mapping[str, Any]) -> dict[str, Any]:
         return self._json("POST", f"/networks/{network_id}/plans", json=dict(params))

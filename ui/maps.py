@@ -315,6 +315,45 @@ def add_heat(m: folium.Map, lat: Sequence[float], lon: Sequence[float],
     return h
 
 
+RADIO_LAYERS = {"none": "none", "best server": "best_server", "RSRP (dBm)": "rsrp",
+                "SINR (dB)": "sinr"}
+
+
+def add_raster(m: folium.Map, doc: dict[str, Any] | None) -> None:
+    """A radio layer of ``GET /networks/{id}/raster`` as an image overlay (inline PNG: no
+    request leaves the page), one pixel per grid bin."""
+    if not doc or not doc.get("png_base64"):
+        return
+    name = {"best_server": "best server", "rsrp": "RSRP", "sinr": "SINR",
+            "demand": "demand density"}.get(doc["layer"], doc["layer"])
+    folium.raster_layers.ImageOverlay(
+        image=f"data:image/png;base64,{doc['png_base64']}", bounds=doc["bounds"],
+        name=f"{name} at {doc.get('hour')}:00", opacity=0.75, interactive=False,
+        zindex=1).add_to(m)
+
+
+def raster_legend_html(doc: dict[str, Any] | None) -> str:
+    """Legend of a radio layer: its colour scale and unit, or the cells of a best-server map
+    (HTML for ``st.markdown``); empty without a layer."""
+    if not doc:
+        return ""
+    if doc["layer"] == "best_server":
+        items = " ".join(f"<span style='color:{c['colour']}'>&#9632;</span> {c['cell_id']}"
+                         for c in doc.get("legend") or [])
+        return (f"<div style='font-size:0.8rem'>best server at {doc.get('hour')}:00 (the "
+                f"cells serving most bins): {items}</div>")
+    sc = doc.get("scale") or {}
+    grad = ", ".join(sc.get("colours") or [])
+    lo, hi = float(sc.get("min", 0)), float(sc.get("max", 1))
+    label = {"rsrp": "RSRP", "sinr": "SINR", "demand": "offered traffic"}.get(doc["layer"],
+                                                                             doc["layer"])
+    return (f"<div style='font-size:0.8rem'>{label} at {doc.get('hour')}:00 "
+            "<span style='display:inline-block;width:220px;height:10px;vertical-align:middle;"
+            f"background:linear-gradient(to right, {grad})'></span> {lo:,.0f} &nbsp;"
+            f"{(lo + hi) / 2:,.0f} &nbsp;{hi:,.0f} {doc['unit']} (grid bins of "
+            f"{float(doc.get('bin_m', 0)):.0f} m)</div>")
+
+
 def layer_control(m: folium.Map) -> None:
     folium.LayerControl(collapsed=True).add_to(m)
 
@@ -325,12 +364,14 @@ def network_map(geo: dict[str, Any], demand: dict[str, Any] | None = None,
                 tile_url: str | None = None, tile_attribution: str = "own tile server",
                 changed: set[str] | None = None, new_cells: list[dict[str, Any]] | None = None,
                 heat: bool = True, candidates: bool = True,
-                bounds: list[list[float]] | None = None) -> folium.Map:
+                bounds: list[list[float]] | None = None,
+                radio: dict[str, Any] | None = None) -> folium.Map:
     """The map of a network state: study area, (Milan) grid squares, demand heat, sector
     wedges by utilisation, site labels, candidate locations, and a plan's changes.
 
     ``geo``: the API's state GeoJSON; ``demand``: the body of ``/networks/{id}/demand``;
-    ``bounds``: force the view (the Compare page gives both maps the same one).
+    ``bounds``: force the view (the Compare page gives both maps the same one);
+    ``radio``: a radio layer of ``/networks/{id}/raster`` drawn under the wedges.
     """
     area = (demand or {}).get("area")
     # fitted to the network (the study area adds the demand grid's margin around it)
@@ -338,6 +379,7 @@ def network_map(geo: dict[str, Any], demand: dict[str, Any] | None = None,
     m = base_map(bounds or bounds_of(geo), tile_url, tile_attribution, local=local)
     if demand and demand.get("grid_squares"):
         add_grid_squares(m, demand["grid_squares"])
+    add_raster(m, radio)
     if area:
         add_outline(m, area["coordinates"][0], "study area (the twin's demand grid)")
     if demand and heat:

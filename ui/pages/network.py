@@ -132,10 +132,18 @@ def main() -> None:
     if (geo.get("properties") or {}).get("synthetic_origin"):
         st.caption("This network has no geographic position (no lat/lon, no origin): it is "
                    "drawn in its local frame, x east and y north in metres; exports say so.")
-    m = maps.network_map(geo, demand, ctx.settings.tile_url, ctx.settings.tile_attribution)
-    maps.show(m, key=f"net_map_{net['id']}_{hour}")
+    label = st.radio("Radio layer", list(maps.RADIO_LAYERS), horizontal=True, key="radio_layer",
+                     help="per grid bin, at this hour: the serving cell, its RSRP, the SINR "
+                     "at the hour's loads")
+    layer = maps.RADIO_LAYERS[label]
+    radio = (attempt(lambda: ctx.client.raster(net["id"], layer, hour), "loading the radio map")
+             if layer != "none" else None)
+    m = maps.network_map(geo, demand, ctx.settings.tile_url, ctx.settings.tile_attribution,
+                         radio=radio)
+    maps.show(m, key=f"net_map_{net['id']}_{hour}_{layer}")
     st.markdown(maps.legend_html(), unsafe_allow_html=True)
     st.markdown(maps.demand_legend_html(demand), unsafe_allow_html=True)
+    st.markdown(maps.raster_legend_html(radio), unsafe_allow_html=True)
     st.subheader("Cells")
     cell_table([f["properties"] for f in maps.features(geo, "cell")])
 
