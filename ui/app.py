@@ -22,12 +22,16 @@ st.set_page_config(page_title="celltwin",
                    page_icon=str(Path(__file__).resolve().parent / "static" / "favicon.png"),
                    layout="wide")
 
+# The pages live in views/, not pages/: a pages/ folder beside the entry point switches
+# Streamlit to its legacy multipage mode for a deep link opened as the first visit (its own
+# lowercase navigation with an extra "app" page, and the pages run without this file's
+# page config), before st.navigation below takes over.
 PAGES = [
-    st.Page("pages/network.py", title="Network", icon=":material/map:", default=True),
-    st.Page("pages/plan.py", title="Plan", icon=":material/build:"),
-    st.Page("pages/compare.py", title="Compare", icon=":material/compare:"),
-    st.Page("pages/policies.py", title="Policies", icon=":material/policy:"),
-    st.Page("pages/audit.py", title="Audit", icon=":material/history:"),
+    st.Page("views/network.py", title="Network", icon=":material/map:", default=True),
+    st.Page("views/plan.py", title="Plan", icon=":material/build:"),
+    st.Page("views/compare.py", title="Compare", icon=":material/compare:"),
+    st.Page("views/policies.py", title="Policies", icon=":material/policy:"),
+    st.Page("views/audit.py", title="Audit", icon=":material/history:"),
 ]
 
 st.navigation(PAGES).run()

@@ -84,13 +84,18 @@ def pick_network(ctx: PageContext, label: str = "Network") -> dict[str, Any] | N
     if pending in ids:
         st.session_state["network_pick"] = pending
     current = st.session_state.get("network_id") or st.query_params.get("network")
-    index = ids.index(current) if current in ids else 0
+    if current not in ids:
+        # first visit: the user's own newest network, never another user's
+        mine = [n["id"] for n in nets if n.get("created_by") == ctx.user.get("name")]
+        current = mine[0] if mine else None
     choice = st.sidebar.selectbox(
-        label, ids, index=index, key="network_pick",
-        format_func=lambda i: next(f"{n['name']} ({n['n_cells']} cells, {i[:8]})"
+        label, ids, index=ids.index(current) if current in ids else None, key="network_pick",
+        placeholder="choose a network",
+        format_func=lambda i: next(f"{n['name']} ({n['n_cells']} cells, {i[:8]}, by "
+                                   f"{n.get('created_by', '?')})"
                                    for n in nets if n["id"] == i))
     st.session_state["network_id"] = choice
-    return next(n for n in nets if n["id"] == choice)
+    return next((n for n in nets if n["id"] == choice), None)
 
 
 def select_network(network_id: str, message: str) -> None:

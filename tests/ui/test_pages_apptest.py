@@ -37,7 +37,7 @@ def open_page(monkeypatch: pytest.MonkeyPatch, live_api: Server):
             at.session_state[k] = v
         at.run()
         if page != "network":
-            at.switch_page(f"pages/{page}.py").run()
+            at.switch_page(f"views/{page}.py").run()
         assert not at.exception, [e.message for e in at.exception]
         return at
     return open_
@@ -217,3 +217,21 @@ def test_audit_page_lists_plans_with_provenance(open_page: Any, api: ApiClient,
     shown = json.loads(at.json[0].value)
     assert shown == api.plan_audit(done_plan["id"])["provenance"]
     assert shown  # model/seed/versions recorded
+
+
+def test_switching_network_resets_the_hour_and_others_networks_are_not_preselected(
+        open_page: Any, api: ApiClient, hotspot: dict[str, Any]) -> None:
+    other = api.create_network("calib-umi", name="umi for the hour test")
+    busy_other = api.state(other["id"])["hour"]
+    at = open_page(network_id=hotspot["id"])
+    at.slider(key="hour").set_value((busy_other + 5) % 24).run()
+    at.selectbox(key="network_pick").set_value(other["id"]).run()
+    assert not at.exception
+    assert at.slider(key="hour").value == busy_other
+    assert {m.label: m.value for m in at.metric}["Peak PRB utilisation"] == \
+        f"{api.state(other['id'])['kpis']['peak_prb_util']:.3f}"
+    # a first visit by a user who made no network preselects none of the others'
+    fresh = open_page(role="viewer")
+    assert fresh.selectbox(key="network_pick").value is None
+    assert any("No network selected" in i.value for i in fresh.info)
+    assert not fresh.metric

@@ -116,9 +116,14 @@ def main() -> None:
     net = pick_network(ctx)
     add_network(ctx, expanded=net is None)
     if net is None:
-        st.info("No network yet: create one from the hotspot scenario above.")
+        st.info("No network selected: choose one in the sidebar, or add one above (from the "
+                "hotspot scenario or your own files).")
         return
     busy = int((net.get("summary") or {}).get("busy_hour", 0))
+    if st.session_state.get("hour_network") != net["id"]:
+        # another network: start at its busy hour, not at the hour chosen for the last one
+        st.session_state["hour"] = busy
+        st.session_state["hour_network"] = net["id"]
     hour = st.slider("Hour of the day", 0, 23, busy, key="hour",
                      help=f"busy hour of this network: {busy}:00")
     geo = attempt(lambda: ctx.client.state_geojson(net["id"], hour), "loading the state")
