@@ -232,35 +232,56 @@ def add_cells(m: folium.Map, cells: list[dict[str, Any]], changed: set[str] | No
 
 
 def add_site_labels(m: folium.Map, sites: list[dict[str, Any]],
-                    max_labels: int = MAX_SITE_LABELS) -> None:
-    """A dot and the id of every site (the reading aid that replaces street names); ids only
-    up to ``max_labels`` sites, beyond that they would hide the sectors (tooltips remain)."""
+                    max_labels: int = MAX_SITE_LABELS,
+                    keep: set[str] | None = None) -> None:
+    """A dot and the id of every site (the reading aid that replaces street names), up to
+    ``max_labels`` sites. A city-scale network would be a box of black dots: beyond that only
+    the sites in ``keep`` (the busiest and the changed ones) get a dot and a label; the wedges
+    carry every other site's tooltip."""
     fg = folium.FeatureGroup(name="sites")
-    labels = len(sites) <= max_labels
+    everything = len(sites) <= max_labels
     for f in sites:
-        lon, lat = f["geometry"]["coordinates"]
         p = f.get("properties") or {}
-        folium.CircleMarker([lat, lon], radius=3 if labels else 1.2, color="#222",
-                            weight=1 if labels else 0.5, fill=True,
+        if not everything and str(p.get("site_id")) not in (keep or set()):
+            continue
+        lon, lat = f["geometry"]["coordinates"]
+        folium.CircleMarker([lat, lon], radius=3, color="#222", weight=1, fill=True,
                             fill_color="#222", fill_opacity=1.0,
                             tooltip=_tooltip(p, ("site_id", "name", "estimated"))).add_to(fg)
-        if not labels:
-            continue
         folium.Marker([lat, lon], icon=folium.DivIcon(
             html=f"<div class='ct-label'>{p.get('site_id', '')}</div>",
             icon_size=(60, 14), icon_anchor=(-4, 16))).add_to(fg)
     fg.add_to(m)
 
 
-def add_candidates(m: folium.Map, candidates: list[dict[str, Any]]) -> None:
-    """Candidate small-cell locations: small hollow grey circles."""
+def busiest_sites(cells: list[dict[str, Any]], n: int = MAX_SITE_LABELS // 3,
+                  changed: set[str] | None = None) -> set[str]:
+    """Sites of the ``n`` busiest cells and of the changed ones (the ones a planner looks
+    for on a city-scale map)."""
+    props = [f.get("properties") or {} for f in cells]
+    ranked = sorted(props, key=lambda p: -(p.get("prb_util") or 0.0))[:n]
+    out = {str(p.get("site_id")) for p in ranked}
+    out |= {str(p.get("site_id")) for p in props if str(p.get("cell_id")) in (changed or set())}
+    return out
+
+
+def add_candidates(m: folium.Map, candidates: list[dict[str, Any]],
+                   max_labels: int = MAX_SITE_LABELS) -> None:
+    """Candidate small-cell locations: small hollow grey circles, labelled with their id
+    (up to ``max_labels`` of them)."""
     fg = folium.FeatureGroup(name="candidate locations")
     for f in candidates:
         lon, lat = f["geometry"]["coordinates"]
         p = f.get("properties") or {}
         folium.CircleMarker([lat, lon], radius=4, color=CANDIDATE_COLOUR, weight=1.5,
                             fill=False,
-                            tooltip=_tooltip(p, ("candidate_id", "name", "height_m"))).add_to(fg)
+                            tooltip=_tooltip(p, ("candidate_id", "name", "height_m",
+                                                 "generated"))).add_to(fg)
+        if len(candidates) <= max_labels:
+            folium.Marker([lat, lon], icon=folium.DivIcon(
+                html=f"<div class='ct-label' style='color:{CANDIDATE_COLOUR}'>"
+                     f"{p.get('candidate_id', '')}</div>",
+                icon_size=(60, 14), icon_anchor=(-6, 6))).add_to(fg)
     fg.add_to(m)
 
 
@@ -388,7 +409,8 @@ def network_map(geo: dict[str, Any], demand: dict[str, Any] | None = None,
     add_cells(m, features(geo, "cell"), changed)
     if candidates:
         add_candidates(m, features(geo, "candidate"))
-    add_site_labels(m, features(geo, "site"))
+    add_site_labels(m, features(geo, "site"),
+                    keep=busiest_sites(features(geo, "cell"), changed=changed))
     if new_cells:
         add_new_cells(m, new_cells)
     layer_control(m)

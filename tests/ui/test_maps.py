@@ -135,8 +135,47 @@ def test_site_ids_are_drawn_only_while_they_do_not_hide_the_sectors() -> None:
                 for i in range(n)]
     for n, labelled in ((3, True), (maps.MAX_SITE_LABELS + 1, False)):
         m = maps.base_map([[44.99, 8.99], [45.01, 9.2]])
-        maps.add_site_labels(m, sites(n))
+        maps.add_site_labels(m, sites(n), keep={"S007", "S010"})
         html = m.get_root().render()
-        assert html.count("L.divIcon(") == (n if labelled else 0)
+        # a small network: every site; a city: only the kept ones (no box of black dots)
+        assert html.count("L.divIcon(") == (n if labelled else 2)
         assert ("ct-label\\u0027\\u003eS001" in html) is labelled
-        assert html.count("L.circleMarker(") == n  # every site keeps its dot and tooltip
+        assert labelled or "ct-label\\u0027\\u003eS007" in html
+        assert html.count("L.circleMarker(") == (n if labelled else 2)
+
+
+def test_busiest_sites_and_city_scale_charts() -> None:
+    import pandas as pd
+
+    from ui.charts import bar_cells, util_axis
+
+    cells = [{"properties": {"cell_id": f"S{i:03d}-1", "site_id": f"S{i:03d}",
+                             "prb_util": i / 100.0}} for i in range(100)]
+    keep = maps.busiest_sites(cells, n=3, changed={"S005-1"})
+    assert keep == {"S099", "S098", "S097", "S005"}
+    pairs = pd.DataFrame({"cell_id": [f"c{i}" for i in range(500)],
+                          "before": np.linspace(0.0, 1.4, 500),
+                          "after": np.linspace(0.0, 0.7, 500)[::-1]})
+    shown = bar_cells(pairs, {"c3"}, n=10)
+    assert set(shown["cell_id"]) == ({f"c{i}" for i in range(490, 500)}
+                                     | {f"c{i}" for i in range(10)} | {"c3"})
+    assert util_axis(pairs["before"], pairs["after"]) == [0.0, 1.4]
+    assert util_axis(pairs["after"]) == [0.0, 1.0]
+    small = pairs.head(8)
+    assert bar_cells(small, set(), n=10) is small
+
+
+def test_local_frame_maps_are_a_plain_plane_and_radio_layers_are_inline() -> None:
+    m = maps.base_map([[-500.0, -400.0], [500.0, 400.0]], local=True)
+    html = m.get_root().render()
+    assert "L.CRS.Simple" in html and maps.LOCAL_FRAME_NOTE in html
+    doc = {"layer": "sinr", "hour": 20, "bounds": [[-500.0, -400.0], [500.0, 400.0]],
+           "png_base64": "iVBORw0KGgo=", "unit": "dB", "bin_m": 20.0,
+           "scale": {"min": -10.0, "max": 30.0, "colours": ["#440154", "#fde725"]}}
+    maps.add_raster(m, doc)
+    html = m.get_root().render()
+    assert "data:image/png;base64,iVBORw0KGgo=" in html
+    maps.check_offline(m)  # an inline image is no remote request
+    assert "30 dB" in maps.raster_legend_html(doc)
+    geo = maps.base_map([[45.0, 9.0], [45.1, 9.1]]).get_root().render()
+    assert "L.CRS.Simple" not in geo

@@ -11,6 +11,7 @@ import pandas as pd
 import streamlit as st
 
 from ui import maps, plan_view
+from ui.charts import MAX_BARS, bar_cells, util_axis
 from ui.session import PageContext, attempt, context, pick_network, pick_plan
 
 EXPORTS = (("geojson", "GeoJSON", "application/geo+json"), ("csv", "CSV", "text/csv"),
@@ -55,26 +56,30 @@ def charts(res: dict[str, Any]) -> None:
     pairs = pd.DataFrame(plan_view.util_pairs(res))
     if pairs.empty:
         return
-    order = pairs.sort_values("before", ascending=False, na_position="last")["cell_id"].tolist()
-    long = pairs.melt("cell_id", ["before", "after"], "when", "prb_util").dropna()
+    domain = util_axis(pairs["before"], pairs["after"])
+    shown = bar_cells(pairs, plan_view.changed_cells(res))
+    order = shown.sort_values("before", ascending=False, na_position="last")["cell_id"].tolist()
+    long = shown.melt("cell_id", ["before", "after"], "when", "prb_util").dropna()
     bars = alt.Chart(long).mark_bar().encode(
         x=alt.X("cell_id:N", sort=order, title="cell (sorted by utilisation before)"),
         xOffset=alt.XOffset("when:N", sort=["before", "after"]),
-        y=alt.Y("prb_util:Q", title="PRB utilisation", scale=alt.Scale(domain=[0, 1])),
+        y=alt.Y("prb_util:Q", title="PRB utilisation", scale=alt.Scale(domain=domain)),
         color=alt.Color("when:N", sort=["before", "after"],
                         scale=alt.Scale(range=["#b0b0b0", "#2040c0"])),
         tooltip=["cell_id", "when", alt.Tooltip("prb_util:Q", format=".3f")],
     ).properties(height=260)
     target = alt.Chart(pd.DataFrame({"y": [res.get("target", 0.5)]})).mark_rule(
         color="#a50026", strokeDash=[4, 4]).encode(y="y:Q")
-    st.markdown("**Per-cell PRB utilisation, before and after**")
+    st.markdown("**Per-cell PRB utilisation, before and after**" + (
+        f" ({len(shown)} of {len(pairs)} cells: the {MAX_BARS} busiest before and after, and "
+        "every changed one)" if len(shown) < len(pairs) else ""))
     st.altair_chart(bars + target, width="stretch")
     frames = []
     for when in ("before", "after"):
         x, y = plan_view.cdf(pairs[when].tolist())
         frames.append(pd.DataFrame({"prb_util": x, "fraction of cells": y, "when": when}))
     cdf = alt.Chart(pd.concat(frames)).mark_line(interpolate="step-after").encode(
-        x=alt.X("prb_util:Q", title="PRB utilisation", scale=alt.Scale(domain=[0, 1])),
+        x=alt.X("prb_util:Q", title="PRB utilisation", scale=alt.Scale(domain=domain)),
         y=alt.Y("fraction of cells:Q", scale=alt.Scale(domain=[0, 1])),
         color=alt.Color("when:N", sort=["before", "after"],
                         scale=alt.Scale(range=["#b0b0b0", "#2040c0"])),
