@@ -60,8 +60,10 @@ from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 from scipy.spatial import cKDTree
 
+from twin import input_limits
 from twin.errors import InputFileError, ValidationError
 from twin.geo import Origin
+from twin.input_limits import check_parquet, check_rows, parse_json
 from twin.network import Network
 from twin.schema import Column, TableSchema, validate
 
@@ -153,18 +155,21 @@ def read_table_file(path: str | Path, what: str, dtype: Mapping[str, Any] | None
     if not p.is_file():
         raise InputFileError(f"{what} file {str(p)!r} not found")
     kind = "Parquet" if _is_parquet(p) else "CSV"
+    if _is_parquet(p):
+        check_parquet(p, what)  # rows and decompressed size from the footer, before reading
     try:
         if _is_parquet(p):
             df = pd.read_parquet(p)
         else:
             # Ids are text: keep "007" and "NA" as written; only empty fields are missing.
             df = pd.read_csv(p, dtype=dict(dtype) if dtype else None, keep_default_na=False,
-                             na_values=[""])
+                             na_values=[""], nrows=input_limits.MAX_TABLE_ROWS + 1)
     except pd.errors.EmptyDataError as exc:
         raise InputFileError(f"{what} file {str(p)!r} is empty; expected a {kind} table with "
                              "a header line") from exc
     except Exception as exc:  # pandas/pyarrow raise many types for a malformed file
         raise InputFileError(f"cannot read {what} file {str(p)!r} as {kind}: {exc}") from exc
+    check_rows(len(df), what, str(p))
     df.columns = [str(c).strip() for c in df.columns]
     return df
 
@@ -452,6 +457,13 @@ def network_from_dict(doc: Any, source: str = "document") -> Network:
         rows = doc.get(key, [])
         if not isinstance(rows, list) or not all(isinstance(r, dict) for r in rows):
             raise InputFileError(f"{source}: {key!r} must be a list of objects (one per row)")
+        check_rows(len(rows), key, source)
+        for i, r in enumerate(rows):
+            nested = next((k for k, v in r.items() if isinstance(v, dict | list)), None)
+            if nested is not None:
+                raise InputFileError(f"{source}: {key!r} row {i}, column {str(nested)[:64]!r}: "
+                                     f"expected one value, got a "
+                                     f"{type(r[nested]).__name__}")
         tables[key] = pd.DataFrame(rows)
     origin = doc.get("origin")
     org: Origin | None = None
@@ -501,10 +513,10 @@ def read_tables(path: str | Path, cells_path: str | Path | None = None,
         if not p.is_file():
             raise InputFileError(f"network file {str(p)!r} not found")
         try:
-            doc = json.loads(p.read_text(encoding="utf-8"))
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            text = p.read_text(encoding="utf-8")
+        except UnicodeDecodeError as exc:
             raise InputFileError(f"network file {str(p)!r} is not valid JSON: {exc}") from exc
-        return network_from_dict(doc, str(p))
+        return network_from_dict(parse_json(text, f"network file {str(p)!r}"), str(p))
     if cells_path is None:
         raise InputFileError(f"{str(p)!r} is a sites table; give the cells table too "
                              "(--cells FILE), or use a JSON network document")

@@ -24,7 +24,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from twin import input_limits
 from twin.errors import InputFileError, ValidationError
+from twin.input_limits import check_parquet, check_rows
 from twin.schema import Column, TableSchema, validate
 
 PRB_USED = "RRU.PrbUsedDl"
@@ -124,12 +126,16 @@ def read_measurements(path: str | Path) -> pd.DataFrame:
     if not p.is_file():
         raise InputFileError(f"measurements file {str(p)!r} not found")
     parquet = p.suffix.lower() in (".parquet", ".pq")
+    if parquet:
+        check_parquet(p, "measurements")  # rows and decompressed size, before reading
     try:
-        raw = pd.read_parquet(p) if parquet else pd.read_csv(p)
+        raw = (pd.read_parquet(p) if parquet
+               else pd.read_csv(p, nrows=input_limits.MAX_TABLE_ROWS + 1))
         if not parquet and not isinstance(raw.index, pd.RangeIndex):
             # pandas silently turns extra leading fields into an index and shifts every column.
             raise ValueError("some rows have more fields than the header")
     except Exception as exc:  # pandas raises many types for a malformed file
         raise InputFileError(f"cannot read measurements file {str(p)!r} as "
                              f"{'Parquet' if parquet else 'CSV'}: {exc}") from exc
+    check_rows(len(raw), "measurements", str(p))
     return validate_measurements(raw)

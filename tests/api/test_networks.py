@@ -185,3 +185,34 @@ def test_oversized_upload_is_413(tmp_path: Path) -> None:
                    content=iter([b'{"yaml": "', b"x" * 20000, b'"}']))
         assert r.status_code == 413
         assert c.get("/api/v1/health").status_code == 200
+
+
+# --- bounded input (issue 11, items 1 and 5) ---------------------------------------------------
+def test_deeply_nested_json_network_is_422(client: TestClient) -> None:
+    status, body = upload(client, {"network": ("net.json", b"[" * 1000 + b"]" * 1000)})
+    assert status == 422, body
+    assert "levels deep" in body["detail"] and "MAX_JSON_DEPTH" in body["detail"]
+    assert body["error"] == "InputFileError"
+    assert client.get("/api/v1/health").status_code == 200
+
+
+def test_parquet_row_bomb_is_413_naming_the_limit(client: TestClient) -> None:
+    import io
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from twin.input_limits import MAX_TABLE_ROWS
+
+    n = MAX_TABLE_ROWS + 1
+    buf = io.BytesIO()
+    pq.write_table(pa.table({"cell_id": pa.array(["S01-1"] * n).dictionary_encode(),
+                             "hour": pa.array([16] * n, type=pa.int8()),
+                             "RRU.PrbTotDl": pa.array([50.0] * n)}), buf, compression="zstd")
+    assert buf.tell() < 200_000
+    sites, cells = small_tables()
+    status, body = upload(client, {**tables_files(sites, cells),
+                                   "measurements": ("m.parquet", buf.getvalue())})
+    assert status == 413, body
+    assert "MAX_TABLE_ROWS" in body["detail"] and f"{MAX_TABLE_ROWS:,}" in body["detail"]
+    assert "'m.parquet' (form field 'measurements')" in body["detail"]
