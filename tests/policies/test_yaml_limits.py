@@ -50,7 +50,7 @@ def test_alias_and_anchor_are_refused_with_their_line():
 
 @pytest.mark.parametrize("depth", [MAX_YAML_DEPTH + 1, 400, 5000])
 def test_deep_nesting_is_an_issue_not_a_recursion_error(depth: int):
-    line, msg = issue_of("rules: " + "[" * depth + "]" * depth)
+    _line, msg = issue_of("rules: " + "[" * depth + "]" * depth)
     assert f"nested more than {MAX_YAML_DEPTH} levels" in msg
     with pytest.raises(PolicyError, match="MAX_YAML_DEPTH"):
         parse_case_file("network: hotspot\ncases:\n  - " + "[" * depth + "]" * depth, "c.yaml")
@@ -71,3 +71,26 @@ def test_file_size_is_bounded():
 @pytest.mark.parametrize("name", ["default", "strict"])
 def test_shipped_policies_still_load(name: str):
     assert load_policy(name).rules
+
+
+def _case(i: int, n_actions: int = 0) -> str:
+    acts = ", ".join(["{kind: split_sector, cell_id: S01-1}"] * n_actions)
+    return f"  - {{name: c{i}, expect: pass, plan: {{actions: [{acts}]}}}}\n"
+
+
+def test_case_files_are_bounded(tmp_path):
+    from policies.cases import MAX_CASE_ACTIONS, MAX_CASES, MAX_CASES_TOTAL, run_policy_cases
+
+    head = "network: hotspot\ncases:\n"
+    with pytest.raises(PolicyError, match=f"at most {MAX_CASES} items"):
+        parse_case_file(head + "".join(_case(i) for i in range(MAX_CASES + 1)), "x_cases.yaml")
+    with pytest.raises(PolicyError, match="MAX_CASE_ACTIONS") as e:
+        parse_case_file(head + _case(0) + _case(1, MAX_CASE_ACTIONS + 1), "x_cases.yaml")
+    assert e.value.issues[0].line == 4
+    # Together: five rule files with a full case file each.
+    for k in range(MAX_CASES_TOTAL // MAX_CASES + 1):
+        (tmp_path / f"r{k}.yaml").write_text("rules: []\n")
+        (tmp_path / f"r{k}_cases.yaml").write_text(
+            head + "".join(_case(i) for i in range(MAX_CASES)))
+    with pytest.raises(PolicyError, match="MAX_CASES_TOTAL"):
+        run_policy_cases(tmp_path)
