@@ -74,3 +74,27 @@ def test_rule_message_shows_the_value_as_judged(hotspot: Network, make_plan: Pla
     v = p.check_plan(make_plan(tilt(12.00001)), hotspot)
     assert not v.passed and "elec_tilt_deg = 12.00001 is outside [0, 12]" in \
         v.violations[0].summary
+
+
+def _emf(cap: str) -> PolicySet:
+    return policy_from_texts({"emf.yaml": (
+        "rules:\n  - id: emf\n    kind: emf_cap\n    severity: deny\n    message: m\n"
+        f"    {cap}\n")})
+
+
+def power(value: float) -> list[dict[str, Any]]:
+    return [{"kind": "set_power", "cell_id": "S01-1", "tx_power_dbm": value}]
+
+
+def test_emf_caps_are_exact(hotspot: Network, make_plan: Plan) -> None:
+    gain = float(hotspot.cells.set_index("cell_id").loc["S01-1", "antenna_gain_dbi"])
+    p = _emf("max_tx_power_dbm: 46")
+    assert p.check_plan(make_plan(power(46.0)), hotspot).passed
+    v = p.check_plan(make_plan(power(46.0000000005)), hotspot)
+    assert not v.passed and "46.0000000005 dBm" in v.violations[0].summary
+    # An EIRP cap: EIRP minus gain in decimals, 62.3 - 17 = 45.3 on the dot.
+    p = _emf("max_eirp_dbm: 62.3")
+    assert gain == 17.0
+    assert p.check_plan(make_plan(power(45.3)), hotspot).passed
+    assert not p.check_plan(make_plan(power(45.3000000001)), hotspot).passed
+    assert p.bounds(hotspot).max_power_dbm_by_cell["S01-1"] == 45.3
