@@ -106,6 +106,9 @@ def main() -> None:
     if net is None:
         st.info("No network yet: create one from the hotspot scenario above.")
         return
+    warnings = net.get("warnings") or []
+    if warnings:  # what the import merged or skipped stays in view, not only in the summary
+        st.warning("Import warnings:\n" + "\n".join(f"- {w}" for w in warnings))
     busy = int((net.get("summary") or {}).get("busy_hour", 0))
     hour = st.slider("Hour of the day", 0, 23, busy, key="hour",
                      help=f"busy hour of this network: {busy}:00")
