@@ -48,6 +48,8 @@ MEASUREMENTS = TableSchema(
     ),
 )
 _OPTIONAL = (PRB_USED, PRB_AVAIL, PRB_TOT_PCT, UE_THP, VOLUME)
+#: Distinct timestamps in other layouts than ISO 8601 (parsed one by one) a file may hold.
+MAX_ODD_TIMESTAMPS = 100_000
 
 
 
@@ -65,7 +67,14 @@ def _wall_clock(col: pd.Series) -> pd.Series:
     ts = pd.to_datetime(text, errors="coerce", format="ISO8601")
     rest = ts.isna() & text.notna()
     if rest.any():
-        # Other layouts, row by row; only the hour is used, so day/month order is moot.
+        # Other layouts, one by one (about 25 us each); only the hour is used, so day/month
+        # order is moot. Bounded: 800 000 distinct odd timestamps fit in a 20 MB upload.
+        n_odd = int(text[rest].nunique())
+        if n_odd > MAX_ODD_TIMESTAMPS:
+            raise ValidationError(
+                "measurements", f"{n_odd:,} distinct timestamps are not ISO 8601, more than "
+                f"{MAX_ODD_TIMESTAMPS:,} (limit MAX_ODD_TIMESTAMPS); write them as "
+                "2026-03-01T14:15:00 or give an 'hour' column", column="timestamp")
         ts[rest] = pd.to_datetime(text[rest], errors="coerce", format="mixed")
     return ts
 

@@ -151,3 +151,24 @@ def test_csv_row_limit(tmp_path, monkeypatch):
     with pytest.raises(InputTooLargeError, match="more than 10 rows"):
         read_table_file(_write(tmp_path, "c.csv", body), "cells")
     assert len(read_measurements(_write(tmp_path, "ok.csv", body.rsplit("S01", 1)[0]))) == 1
+
+
+def test_distinct_odd_timestamps_are_bounded():
+    import pandas as pd
+
+    from twin.errors import ValidationError
+    from twin.measurements import MAX_ODD_TIMESTAMPS, validate_measurements
+
+    n = MAX_ODD_TIMESTAMPS + 1  # day/month/year with seconds: all distinct, none ISO 8601
+    ts = [f"{1 + i % 28:02d}/03/2026 {i % 24:02d}:{i // 24 % 60:02d}:{i // 1440 % 60:02d}"
+          for i in range(n)]
+    df = pd.DataFrame({"cell_id": "A", "timestamp": ts, "RRU.PrbTotDl": 50.0})
+    t0 = time.perf_counter()
+    with pytest.raises(ValidationError, match="MAX_ODD_TIMESTAMPS") as e:
+        validate_measurements(df)
+    assert time.perf_counter() - t0 < 1.0 and e.value.column == "timestamp"
+    # Repeated odd timestamps (every cell at the same periods) are parsed once each.
+    df = pd.DataFrame({"cell_id": [f"C{i % 500}" for i in range(n)], "RRU.PrbTotDl": 50.0,
+                       "timestamp": [f"0{1 + i // 500 % 9}/03/2026 {i // 500 % 24:02d}:15"
+                                     for i in range(n)]})
+    assert set(validate_measurements(df)["hour"]) <= set(range(24))
