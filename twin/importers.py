@@ -68,7 +68,7 @@ from scipy.spatial import cKDTree
 from twin import input_limits
 from twin.errors import InputFileError, ValidationError
 from twin.geo import Origin
-from twin.input_limits import check_parquet, check_rows, parse_json
+from twin.input_limits import check_network_size, check_parquet, check_rows, parse_json
 from twin.network import Network
 from twin.schema import Column, TableSchema, validate
 
@@ -278,6 +278,7 @@ def read_opencellid(path: str | Path, link_radius_m: float = ENB_LINK_RADIUS_M,
     merged = lte.groupby(key, as_index=False, sort=False).agg(
         lon=("lon", "mean"), lat=("lat", "mean"), row=("row", "first"))
     n_dup = len(lte) - len(merged)
+    check_network_size(len(merged), 0, f"OpenCelliD file {str(p)!r}")
     origin = Origin(float(merged["lat"].mean()), float(merged["lon"].mean()))
     warnings = [f"skipped {int(n)} of {len(rows)} rows: {reason}"
                 for reason, n in skipped.items()]
@@ -518,6 +519,9 @@ def network_from_dict(doc: Any, source: str = "document") -> Network:
         rows = doc.get(key, [])
         if not isinstance(rows, list) or not all(isinstance(r, dict) for r in rows):
             raise InputFileError(f"{source}: {key!r} must be a list of objects (one per row)")
+        if key != "sites":
+            check_network_size(len(rows) if key == "cells" else 0,
+                               len(rows) if key == "candidates" else 0, source)
         check_rows(len(rows), key, source)
         for i, r in enumerate(rows):
             nested = next((k for k, v in r.items() if isinstance(v, dict | list)), None)
@@ -585,6 +589,7 @@ def read_tables(path: str | Path, cells_path: str | Path | None = None,
     cells = read_table_file(cells_path, "cells", _TEXT)
     cands = None if candidates_path is None else read_table_file(candidates_path, "candidates",
                                                                  _TEXT)
+    check_network_size(len(cells), 0 if cands is None else len(cands), f"network {str(p)!r}")
     net = Network.from_tables(sites, cells, cands, name=p.stem)
     return _with_estimated_note(net)
 

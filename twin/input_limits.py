@@ -26,6 +26,11 @@ MAX_JSON_DEPTH = 32
 MAX_TABLE_ROWS = 2_000_000
 #: Largest uncompressed size of a Parquet table (sum of its row groups), bytes.
 MAX_PARQUET_BYTES = 1 << 30
+#: Most cells, and most candidate locations, of an imported network. The twin's cost grows
+#: with cells x bins: 60 000 cells (a 3 MB OpenCelliD CSV) took 15 s and 1.2 GB for one hour
+#: on the default 40 000-bin grid, before any calibration round; a metropolitan LTE layer
+#: has a few thousand cells.
+MAX_NETWORK_CELLS = 20_000
 
 
 def nesting_depth(obj: Any) -> int:
@@ -73,6 +78,15 @@ def check_rows(n_rows: int, what: str, source: str) -> None:
         raise InputTooLargeError(
             f"{what} file {source!r} has more than {MAX_TABLE_ROWS:,} rows (limit "
             f"MAX_TABLE_ROWS = {MAX_TABLE_ROWS:,}); split it or filter it first")
+
+
+def check_network_size(n_cells: int, n_candidates: int, source: str) -> None:
+    """Refuse a network of more than :data:`MAX_NETWORK_CELLS` cells or candidates."""
+    for n, what in ((n_cells, "cells"), (n_candidates, "candidate locations")):
+        if n > MAX_NETWORK_CELLS:
+            raise InputTooLargeError(
+                f"{source}: {n:,} {what}, more than {MAX_NETWORK_CELLS:,} (limit "
+                "MAX_NETWORK_CELLS); import one city or region at a time")
 
 
 def check_parquet(path: str | Path, what: str) -> None:

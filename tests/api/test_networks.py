@@ -280,3 +280,16 @@ def test_unmatched_measured_cells_are_warnings(client: TestClient) -> None:
     assert body["warnings"] == ["measurements of cell GHOST-7 (1 hour(s)) not used: cell id "
                                 "not in the network"]
     assert body["summary"]["calibration"]["warnings"] == body["warnings"]
+
+
+def test_network_over_the_cell_limit_is_413(client: TestClient) -> None:
+    from twin.input_limits import MAX_NETWORK_CELLS
+
+    n = MAX_NETWORK_CELLS + 1
+    rng = np.random.default_rng(0)
+    text = pd.DataFrame({"lon": 11.5 + rng.uniform(-0.3, 0.3, n),
+                         "lat": 48.1 + rng.uniform(-0.2, 0.2, n),
+                         "cell": 26_000_000 + np.arange(n)}).to_csv(index=False)
+    status, body = upload(client, {"network": ("big.csv", text.encode())})
+    assert status == 413, body
+    assert "MAX_NETWORK_CELLS" in body["detail"] and f"{n:,} cells" in body["detail"]

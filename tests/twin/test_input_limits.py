@@ -172,3 +172,29 @@ def test_distinct_odd_timestamps_are_bounded():
                        "timestamp": [f"0{1 + i // 500 % 9}/03/2026 {i // 500 % 24:02d}:15"
                                      for i in range(n)]})
     assert set(validate_measurements(df)["hour"]) <= set(range(24))
+
+
+def test_network_size_is_bounded(tmp_path, monkeypatch):
+    import numpy as np
+    import pandas as pd
+
+    from twin.importers import read_opencellid, write_tables
+    from twin.input_limits import MAX_NETWORK_CELLS
+
+    # An OpenCelliD list of MAX_NETWORK_CELLS + 1 LTE cells in one region (1 MB of CSV).
+    n = MAX_NETWORK_CELLS + 1
+    rng = np.random.default_rng(0)
+    pd.DataFrame({"lon": 11.5 + rng.uniform(-0.3, 0.3, n), "lat": 48.1 + rng.uniform(-0.2, 0.2, n),
+                  "cell": 26_000_000 + np.arange(n)}).to_csv(tmp_path / "o.csv", index=False)
+    t0 = time.perf_counter()
+    with pytest.raises(InputTooLargeError, match="MAX_NETWORK_CELLS"):
+        read_opencellid(tmp_path / "o.csv")
+    assert time.perf_counter() - t0 < 5.0  # refused before clustering and the twin
+    # Project tables, as JSON and as CSV (limit lowered: the check, not the size, is tested).
+    net = hotspot_network()
+    monkeypatch.setattr(input_limits, "MAX_NETWORK_CELLS", len(net.cells) - 1)
+    write_tables(net, tmp_path / "n.json")
+    write_tables(net, tmp_path / "s.csv", tmp_path / "c.csv")
+    for args in ((tmp_path / "n.json",), (tmp_path / "s.csv", tmp_path / "c.csv")):
+        with pytest.raises(InputTooLargeError, match=f"{len(net.cells)} cells"):
+            read_tables(*args)
