@@ -184,7 +184,7 @@ def read_table_file(path: str | Path, what: str, dtype: Mapping[str, Any] | None
                              "a header line") from exc
     except Exception as exc:  # pandas/pyarrow raise many types for a malformed file
         raise InputFileError(f"cannot read {what} file {str(p)!r} as {kind}: {exc}") from exc
-    check_rows(len(df), what, str(p))
+    check_rows(len(df), what, str(p), len(df.columns))
     df.columns = [str(c).strip() for c in df.columns]
     return df
 

@@ -24,6 +24,8 @@ from twin.errors import InputFileError, InputTooLargeError
 MAX_JSON_DEPTH = 32
 #: Most data rows of one table (cells, sites, OpenCelliD rows, measurement rows).
 MAX_TABLE_ROWS = 2_000_000
+#: Most columns of one table (the widest, cells, has 20; OpenCelliD exports 14).
+MAX_TABLE_COLUMNS = 1000
 #: Largest uncompressed size of a Parquet table (sum of its row groups), bytes.
 MAX_PARQUET_BYTES = 1 << 30
 #: Most cells, and most candidate locations, of an imported network. The twin's cost grows
@@ -73,11 +75,18 @@ def parse_json(text: str, source: str, max_depth: int = MAX_JSON_DEPTH) -> Any:
     return doc
 
 
-def check_rows(n_rows: int, what: str, source: str) -> None:
+def check_rows(n_rows: int, what: str, source: str, n_columns: int = 0) -> None:
+    """Refuse a table of more than :data:`MAX_TABLE_ROWS` rows or
+    :data:`MAX_TABLE_COLUMNS` columns."""
     if n_rows > MAX_TABLE_ROWS:
         raise InputTooLargeError(
             f"{what} file {source!r} has more than {MAX_TABLE_ROWS:,} rows (limit "
             f"MAX_TABLE_ROWS = {MAX_TABLE_ROWS:,}); split it or filter it first")
+    if n_columns > MAX_TABLE_COLUMNS:
+        raise InputTooLargeError(
+            f"{what} file {source!r} has {n_columns:,} columns, more than "
+            f"{MAX_TABLE_COLUMNS:,} (limit MAX_TABLE_COLUMNS); a table of this project has "
+            "at most a few dozen")
 
 
 def check_network_size(n_cells: int, n_candidates: int, source: str) -> None:
@@ -102,7 +111,7 @@ def check_parquet(path: str | Path, what: str) -> None:
     except Exception as exc:  # pyarrow raises ArrowInvalid, OSError, ... for a bad footer
         raise InputFileError(f"cannot read {what} file {src!r} as Parquet: {exc}") from exc
     md = pf.metadata
-    check_rows(int(md.num_rows), what, src)
+    check_rows(int(md.num_rows), what, src, int(md.num_columns))
     # Uncompressed bytes as the writer recorded them per column chunk, row group by row group.
     total = 0
     for i in range(md.num_row_groups):

@@ -146,5 +146,5 @@ def read_measurements(path: str | Path) -> pd.DataFrame:
     except Exception as exc:  # pandas raises many types for a malformed file
         raise InputFileError(f"cannot read measurements file {str(p)!r} as "
                              f"{'Parquet' if parquet else 'CSV'}: {exc}") from exc
-    check_rows(len(raw), "measurements", str(p))
+    check_rows(len(raw), "measurements", str(p), len(raw.columns))
     return validate_measurements(raw)

@@ -198,3 +198,18 @@ def test_network_size_is_bounded(tmp_path, monkeypatch):
     for args in ((tmp_path / "n.json",), (tmp_path / "s.csv", tmp_path / "c.csv")):
         with pytest.raises(InputTooLargeError, match=f"{len(net.cells)} cells"):
             read_tables(*args)
+
+
+@pytest.mark.parametrize("kind", ["csv", "parquet"])
+def test_column_count_is_bounded(tmp_path, kind):
+    from twin.input_limits import MAX_TABLE_COLUMNS
+
+    cols = {f"c{i}": [1] for i in range(MAX_TABLE_COLUMNS + 1)}
+    p = tmp_path / f"wide.{kind}"
+    if kind == "csv":
+        p.write_text(",".join(cols) + "\n" + ",".join("1" for _ in cols) + "\n")
+    else:
+        pq.write_table(pa.table(cols), p)
+    for read in (lambda: read_measurements(p), lambda: read_table_file(p, "cells")):
+        with pytest.raises(InputTooLargeError, match="MAX_TABLE_COLUMNS"):
+            read()
