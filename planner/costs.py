@@ -70,5 +70,8 @@ def load_costs(path: str | Path | None = None) -> CostCatalogue:
         return CostCatalogue.model_validate(data)
     except yaml.YAMLError as exc:
         raise InputFileError(f"{where} is not valid YAML: {exc}") from exc
+    except RecursionError:  # PyYAML's composer recurses once per nesting level
+        raise InputFileError(f"{where} nests mappings/lists too deeply for a cost "
+                             "catalogue") from None
     except ValidationError as exc:
         raise InputFileError(f"{where} is not a valid cost catalogue: {exc}") from exc

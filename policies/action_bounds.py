@@ -8,9 +8,17 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any
 
+#: Slack of :meth:`ParamRange.values` against float rounding when counting grid points; the
+#: gate itself (:meth:`ParamRange.contains`) compares exactly.
 STEP_TOL = 1e-6
+
+
+def decimal_of(x: float) -> Decimal:
+    """The decimal a float was written as (its shortest round-trip repr: 0.1 -> 0.1)."""
+    return Decimal(repr(float(x)))
 
 
 @dataclass(frozen=True)
@@ -27,14 +35,17 @@ class ParamRange:
         return self.min_value > self.max_value
 
     def contains(self, value: float) -> bool:
+        """Whether ``value`` is allowed, exactly: no slack at the bounds (12.00001 is above a
+        maximum of 12), and on a stepped range ``value - min_value`` must be a whole multiple
+        of ``step`` as the numbers are written in decimal (7.5000001 is not on a 0.5 grid,
+        0.3 is on a 0.1 grid although 0.3 / 0.1 is 2.9999999999999996 in floats). The value
+        checked is the value stored: nothing is rounded on the way."""
         v = float(value)
-        tol = STEP_TOL * max(1.0, abs(v))
-        if not self.min_value - tol <= v <= self.max_value + tol:
+        if not math.isfinite(v) or not self.min_value <= v <= self.max_value:
             return False
         if self.step is None or not math.isfinite(self.min_value):
             return True
-        k = (v - self.min_value) / self.step
-        return abs(k - round(k)) <= STEP_TOL * max(1.0, abs(k))
+        return (decimal_of(v) - decimal_of(self.min_value)) % decimal_of(self.step) == 0
 
     def values(self, limit: int = 1000) -> list[float]:
         """The allowed values when the range is stepped and finite (at most ``limit``)."""
@@ -42,7 +53,10 @@ class ParamRange:
                                      and math.isfinite(self.max_value)) or self.empty:
             raise ValueError("values() needs a finite, stepped range")
         n = math.floor((self.max_value - self.min_value) / self.step + STEP_TOL) + 1
-        return [round(self.min_value + k * self.step, 9) for k in range(min(n, limit))]
+        lo, step = decimal_of(self.min_value), decimal_of(self.step)
+        # Decimal grid points, so that every value offered is one contains() accepts.
+        out = [float(lo + k * step) for k in range(min(n, limit))]
+        return [v for v in out if v <= self.max_value and self.contains(v)]
 
     def intersect(self, other: ParamRange) -> ParamRange:
         step = self.step if other.step is None else other.step

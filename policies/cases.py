@@ -48,6 +48,20 @@ from policies.schema import pydantic_issues
 from policies.yaml_lines import line_of, load_yaml
 from twin.errors import CelltwinError
 
+#: Cases per case file, cases per ``policy test`` run, actions per case plan: each case runs
+#: the whole gate (about 0.4 ms on hotspot), and ``POST /policies/test`` is open to viewers.
+MAX_CASES = 500
+MAX_CASES_TOTAL = 2000
+MAX_CASE_ACTIONS = 200
+
+
+def _few_actions(plan: dict[str, Any]) -> dict[str, Any]:
+    actions = plan.get("actions")
+    if isinstance(actions, list) and len(actions) > MAX_CASE_ACTIONS:
+        raise ValueError(f"the plan has {len(actions)} actions, more than {MAX_CASE_ACTIONS} "
+                         "(limit MAX_CASE_ACTIONS)")
+    return plan
+
 
 class Case(BaseModel):
     model_config = ConfigDict(extra="forbid")
@@ -59,6 +73,7 @@ class Case(BaseModel):
 
     @model_validator(mode="after")
     def _consistent(self) -> Case:
+        _few_actions(self.plan)
         if self.expect == "deny" and not self.denied_by:
             raise ValueError("a deny case must name the rule(s) that deny it in denied_by")
         if self.expect == "pass" and self.denied_by:
@@ -71,7 +86,12 @@ class CaseFile(BaseModel):
     network: str = Field(min_length=1)
     description: str = ""
     base_plan: dict[str, Any] = Field(default_factory=dict)
-    cases: list[Case] = Field(min_length=1)
+    cases: list[Case] = Field(min_length=1, max_length=MAX_CASES)
+
+    @model_validator(mode="after")
+    def _bounded(self) -> CaseFile:
+        _few_actions(self.base_plan)
+        return self
 
 
 @dataclass(frozen=True)
@@ -181,6 +201,9 @@ def run_policy_cases(path: str | Path | None = None) -> CaseReport:
     for f in files:
         results = run_case_file(policy, f)
         report.results += results
+        if len(report.results) > MAX_CASES_TOTAL:
+            raise PolicyError(PolicyIssue(str(f), 0, f"more than {MAX_CASES_TOTAL} cases in "
+                                          "the case files together (limit MAX_CASES_TOTAL)"))
         for r in results:
             denied_somewhere |= set(r.denied_by)
     report.untested_deny_rules = [s.rule.id for s in policy.rules

@@ -21,6 +21,8 @@ from twin.network import Network
 
 Crs = Literal["local_m", "wgs84"]
 EDGE_TOL = 1e-9
+#: Elements of one ``[points, vertices]`` temporary of :func:`inside` (about 8 MB of floats).
+CHUNK_ELEMENTS = 1_000_000
 
 
 @dataclass(frozen=True)
@@ -90,7 +92,20 @@ def _polygon(coords: Any, crs: Crs) -> tuple[NDArray[np.float64], ...]:
 
 def inside(points: NDArray[np.float64], zone: Zone) -> NDArray[np.bool_]:
     """Whether each point ``[n, 2]`` lies in the zone (even-odd rule over all rings, so holes
-    are excluded; points on an edge are inside). Returns ``[n]``."""
+    are excluded; points on an edge are inside). Returns ``[n]``.
+
+    Points go in chunks so that the ``[chunk, n_vertex]`` temporaries stay near
+    :data:`CHUNK_ELEMENTS` whatever the zone's size (a rule file may hold a detailed
+    boundary of tens of thousands of vertices, a network thousands of cells)."""
+    n_vertex = sum(len(r) for r in zone.rings)
+    chunk = max(1, CHUNK_ELEMENTS // max(1, n_vertex))
+    if len(points) <= chunk:
+        return _inside(points, zone)
+    return np.concatenate([_inside(points[i:i + chunk], zone)
+                           for i in range(0, len(points), chunk)])
+
+
+def _inside(points: NDArray[np.float64], zone: Zone) -> NDArray[np.bool_]:
     px, py = points[:, 0:1], points[:, 1:2]                       # [n, 1]
     crossings = np.zeros(len(points), dtype=int)
     on_edge = np.zeros(len(points), dtype=bool)

@@ -15,15 +15,60 @@ import yaml
 
 from policies.errors import PolicyError, PolicyIssue
 
+#: Largest rule or case file, in characters (the shipped ones are under 5000).
+MAX_YAML_CHARS = 1_000_000
+#: Deepest nesting of mappings/sequences (a GeoJSON zone in a rule is about 8 deep).
+MAX_YAML_DEPTH = 32
+
+
+class _BoundedLoader(yaml.SafeLoader):
+    """SafeLoader without anchors and aliases and with bounded nesting.
+
+    An alias makes the constructed data a graph: nine nested aliases of ten items each expand
+    to 10^9 values from 459 bytes (the "billion laughs"), and every later walk of the data
+    pays for the expansion. Rule files have no use for them, so ``&name`` and ``*name`` are
+    refused where they are written. The composer recurses per level, so nesting is bounded
+    before Python's recursion limit is reached.
+    """
+
+    def __init__(self, stream: str) -> None:
+        super().__init__(stream)
+        self._depth = 0
+
+    def compose_node(self, parent: yaml.Node | None, index: Any) -> yaml.Node | None:
+        event = self.peek_event()
+        if isinstance(event, yaml.AliasEvent):
+            raise yaml.composer.ComposerError(
+                None, None, f"alias *{event.anchor} is not allowed in a policy file; write "
+                "the value out", event.start_mark)
+        anchor = getattr(event, "anchor", None)
+        if anchor is not None:
+            raise yaml.composer.ComposerError(
+                None, None, f"anchor &{anchor} is not allowed in a policy file (aliases are "
+                "refused); write the value out", event.start_mark)
+        self._depth += 1
+        try:
+            if self._depth > MAX_YAML_DEPTH:
+                raise yaml.composer.ComposerError(
+                    None, None, f"nested more than {MAX_YAML_DEPTH} levels deep (limit "
+                    "MAX_YAML_DEPTH)", event.start_mark)
+            return super().compose_node(parent, index)  # type: ignore[no-any-return]
+        finally:
+            self._depth -= 1
+
 
 def load_yaml(text: str, file: str) -> tuple[Any, yaml.Node | None]:
     """Parse one YAML document safely; returns (data, root node).
 
-    Raises :class:`PolicyError` on a syntax error (with its line) or a duplicate mapping key
-    (PyYAML would silently keep the last one, hiding a rule).
+    Raises :class:`PolicyError` on a syntax error (with its line), a duplicate mapping key
+    (PyYAML would silently keep the last one, hiding a rule), an anchor or alias, nesting
+    deeper than :data:`MAX_YAML_DEPTH`, or a text longer than :data:`MAX_YAML_CHARS`.
     """
+    if len(text) > MAX_YAML_CHARS:
+        raise PolicyError(PolicyIssue(file, 0, f"the file has {len(text):,} characters, more "
+                                      f"than {MAX_YAML_CHARS:,} (limit MAX_YAML_CHARS)"))
     try:  # the reader rejects control characters already when the loader is built
-        loader = yaml.SafeLoader(text)
+        loader = _BoundedLoader(text)
     except yaml.YAMLError as exc:
         raise PolicyError(PolicyIssue(file, 0, f"not valid YAML: {exc}")) from exc
     try:

@@ -20,9 +20,12 @@ import pandas as pd
 from twin.config import RadioConfig
 from twin.demand import Demand
 from twin.engine import Twin
+from twin.errors import ValidationError
 from twin.network import Network
 
 SATURATED_UTIL = 0.995
+#: Unmatched cells spelled out in :attr:`CalibrationResult.warnings` (all are in ``unmatched``).
+MAX_WARNINGS = 20
 
 
 @dataclass(frozen=True)
@@ -46,10 +49,20 @@ class CalibrationResult:
     unmatched: list[dict[str, Any]] = field(default_factory=list)
     rounds: dict[int, int] = field(default_factory=dict)
 
+    @property
+    def warnings(self) -> list[str]:
+        """The measured cells the fit left out, in words (at most :data:`MAX_WARNINGS`)."""
+        out = [f"measurements of cell {u['cell_id']} ({len(u['hours'])} hour(s)) not used: "
+               f"{u['reason']}" for u in self.unmatched[:MAX_WARNINGS]]
+        if len(self.unmatched) > MAX_WARNINGS:
+            out.append(f"... and {len(self.unmatched) - MAX_WARNINGS} more unmatched cells "
+                       "(see 'unmatched')")
+        return out
+
     def summary(self) -> dict[str, Any]:
         return {"mape": self.mape, "max_abs_error": self.max_abs_error,
                 "n_rows": len(self.report), "n_matched": int(self.report["matched"].sum()),
-                "unmatched": self.unmatched, "rounds": self.rounds}
+                "unmatched": self.unmatched, "rounds": self.rounds, "warnings": self.warnings}
 
 
 def calibrate_demand(network: Network, prior: Demand, measurements: pd.DataFrame,
@@ -63,10 +76,22 @@ def calibrate_demand(network: Network, prior: Demand, measurements: pd.DataFrame
     in their footprint and are listed with the reason. ``tolerance`` is the largest
     acceptable |model - measured| utilisation, and the largest relative error of the offered
     volume for cells measured by volume only.
+
+    Raises:
+        ValidationError: no measured cell id is a cell of the network (the file is for
+            another network), or no measured row could be fitted at all (every cell
+            unmatched): a calibration that fits nothing is not one.
     """
+    cell_ids = network.cell_ids
+    measured = pd.unique(measurements["cell_id"].astype(str))
+    if len(measured) and not set(measured) & set(cell_ids):
+        raise ValidationError(
+            "measurements", f"none of the {len(measured)} measured cell ids is a cell of the "
+            f"network (measured e.g. {_sample(measured)}; the network has e.g. "
+            f"{_sample(cell_ids)}): the counters are for another network, or the cell_id "
+            "column is written differently", column="cell_id")
     twin = Twin(network, prior, config)
     serving = twin.assembly.serving  # [n_bin], association does not depend on demand
-    cell_ids = network.cell_ids
     idx = {c: i for i, c in enumerate(cell_ids)}
     n_cell = len(cell_ids)
     has = serving >= 0
@@ -149,6 +174,11 @@ def calibrate_demand(network: Network, prior: Demand, measurements: pd.DataFrame
     max_abs = float(good["abs_error"].max()) if len(good) else float("nan")
     unmatched_list = [{"cell_id": c, "hours": sorted(set(h)), "reason": r}
                       for (c, r), h in sorted(unmatched.items())]
+    if len(report) and not report["matched"].any():
+        reasons = sorted({u["reason"] for u in unmatched_list})
+        raise ValidationError(
+            "measurements", f"none of the {len(report)} measured (cell, hour) rows could be "
+            f"fitted: {'; '.join(reasons)}", column="cell_id")
     return CalibrationResult(Demand(prior.grid, fitted), report, mape, max_abs, unmatched_list,
                              rounds)
 
@@ -177,3 +207,6 @@ def map_share_per_cell(network: Network, map_share: np.ndarray, demand: Demand,
     share = np.divide(placed, offered, out=np.full(n_cell, np.nan), where=offered > 0)
     return pd.DataFrame({"cell_id": network.cell_ids, "offered_mbps": offered,
                          "map_mbps": placed, "map_share": share})
+def _sample(ids: Any, n: int = 3) -> str:
+    shown = ", ".join(repr(str(i)[:40]) for i in list(ids)[:n])
+    return shown + (", ..." if len(ids) > n else "")

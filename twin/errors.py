@@ -38,5 +38,10 @@ class InputFileError(CelltwinError, ValueError):
     """A file that cannot be read or parsed: names the path and the expected format."""
 
 
+class InputTooLargeError(InputFileError):
+    """A file within the upload size whose content is over a documented limit (rows,
+    decompressed bytes); the API answers 413 and the message names the limit."""
+
+
 class ModelError(CelltwinError, RuntimeError):
     """The twin cannot compute what was asked (e.g. no cell serves the study area)."""

@@ -19,7 +19,10 @@ positions, and azimuths are unknown. The importer therefore builds **estimated**
    eNBs are skipped too: such a point is a placeholder (a batch upload with one position), not
    a fix (the Munich file has 99 cells of 75 eNBs on one point; real masts host a few eNBs).
 2. Rows with the same (MCC, MNC, ECI) are one cell heard under several area codes; they are
-   merged into one cell at their mean position (counted in ``merged_duplicates``).
+   merged into one cell at their mean position (counted in ``merged_duplicates`` and said in
+   ``warnings``, with the most scattered cell; in the Munich file 105 cells, at most 5.7 km
+   apart). Rows of one cell more than :data:`MAX_EXTENT_M` apart are refused: two cells
+   share an id by mistake. A negative ``range`` is refused.
 3. Cells are grouped by eNB (``eNB id = ECI // 256``, TS 36.413 9.2.1.38, per MCC/MNC) and
    each group is split into connected components of a radius graph with link radius
    :data:`ENB_LINK_RADIUS_M` (1500 m: in the Munich data 90 % of eNBs have all their cells'
@@ -41,8 +44,10 @@ id, are an error naming the row and the file line: nothing is half-imported.
 
 **Project tables**: the ``sites`` / ``cells`` / ``candidates`` tables of :mod:`twin.tables`,
 as CSV or Parquet files (one per table) or one JSON document
-``{"name", "notes", "origin": {"lat_deg", "lon_deg"} | null, "sites": [...], "cells": [...],
-"candidates": [...]}``. Validation errors come from :mod:`twin.schema` (table, row, column).
+``{"format": "celltwin-network", "version": 1, "name", "notes", "origin": {"lat_deg",
+"lon_deg"} | null, "sites": [...], "cells": [...], "candidates": [...]}`` (``format`` and
+``version`` may be left out; another format or version is refused). Validation errors come
+from :mod:`twin.schema` (table, row, column). Sizes are bounded by :mod:`twin.input_limits`.
 """
 
 from __future__ import annotations
@@ -60,8 +65,10 @@ from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 from scipy.spatial import cKDTree
 
+from twin import input_limits
 from twin.errors import InputFileError, ValidationError
 from twin.geo import Origin
+from twin.input_limits import check_network_size, check_parquet, check_rows, parse_json
 from twin.network import Network
 from twin.schema import Column, TableSchema, validate
 
@@ -87,6 +94,10 @@ MAX_EXTENT_M = 150_000.0
 MAX_ECI = 2**28 - 1
 MAX_LEGACY_CELL_ID = 65535
 
+#: ``format`` and ``version`` of the JSON network document (written: the last version).
+DOCUMENT_FORMAT = "celltwin-network"
+SUPPORTED_VERSIONS = (1,)
+
 #: Column names of the supported OpenCelliD layouts -> the names used here.
 _ALIASES = {"cell_eci": "cell", "range_m": "range", "longitude": "lon", "latitude": "lat",
             "mnc": "net", "cellid": "cell", "ci": "cell"}
@@ -106,6 +117,8 @@ OPENCELLID = TableSchema(
                default=-1),
         Column("radio", "str", "radio access technology (GSM, UMTS, LTE, NR; '-' = not given)",
                default="-"),
+        Column("range", "float", "OpenCelliD's estimate of the cell's range, m (blank = not "
+               "given)", min=0, nullable=True),
     ),
 )
 
@@ -123,6 +136,8 @@ class ImportResult:
         skipped: rows not imported, by reason (e.g. ``{"not LTE (GSM/UMTS cell id)": 507}``).
         merged_duplicates: rows merged into an earlier row with the same cell identity.
         link_radius_m: link radius of the site clustering (None for table imports).
+        warnings: what the import changed or left out of the file, in words (skipped rows,
+            merged duplicates), for the user to see beside the counts.
     """
 
     network: Network
@@ -133,6 +148,7 @@ class ImportResult:
     link_radius_m: float | None = None
     #: the ``traffic`` section of a JSON network document (:func:`twin.traffic_map.traffic_to_doc`)
     traffic_doc: dict[str, Any] | None = None
+    warnings: tuple[str, ...] = ()
 
     def summary(self) -> dict[str, Any]:
         net = self.network
@@ -140,7 +156,8 @@ class ImportResult:
                 "n_sites": len(net.sites), "n_cells": len(net.cells),
                 "n_estimated_sites": int(net.sites["estimated"].sum()),
                 "skipped": dict(self.skipped), "merged_duplicates": self.merged_duplicates,
-                "link_radius_m": self.link_radius_m, "notes": list(net.notes)}
+                "link_radius_m": self.link_radius_m, "notes": list(net.notes),
+                "warnings": list(self.warnings)}
 
 
 # --- reading files ---------------------------------------------------------------------------
@@ -155,18 +172,21 @@ def read_table_file(path: str | Path, what: str, dtype: Mapping[str, Any] | None
     if not p.is_file():
         raise InputFileError(f"{what} file {str(p)!r} not found")
     kind = "Parquet" if _is_parquet(p) else "CSV"
+    if _is_parquet(p):
+        check_parquet(p, what)  # rows and decompressed size from the footer, before reading
     try:
         if _is_parquet(p):
             df = pd.read_parquet(p)
         else:
             # Ids are text: keep "007" and "NA" as written; only empty fields are missing.
             df = pd.read_csv(p, dtype=dict(dtype) if dtype else None, keep_default_na=False,
-                             na_values=[""])
+                             na_values=[""], nrows=input_limits.MAX_TABLE_ROWS + 1)
     except pd.errors.EmptyDataError as exc:
         raise InputFileError(f"{what} file {str(p)!r} is empty; expected a {kind} table with "
                              "a header line") from exc
     except Exception as exc:  # pandas/pyarrow raise many types for a malformed file
         raise InputFileError(f"cannot read {what} file {str(p)!r} as {kind}: {exc}") from exc
+    check_rows(len(df), what, str(p), len(df.columns))
     df.columns = [str(c).strip() for c in df.columns]
     return df
 
@@ -260,7 +280,12 @@ def read_opencellid(path: str | Path, link_radius_m: float = ENB_LINK_RADIUS_M,
     merged = lte.groupby(key, as_index=False, sort=False).agg(
         lon=("lon", "mean"), lat=("lat", "mean"), row=("row", "first"))
     n_dup = len(lte) - len(merged)
+    check_network_size(len(merged), 0, f"OpenCelliD file {str(p)!r}")
     origin = Origin(float(merged["lat"].mean()), float(merged["lon"].mean()))
+    warnings = [f"skipped {int(n)} of {len(rows)} rows: {reason}"
+                for reason, n in skipped.items()]
+    if n_dup:
+        warnings.append(_merge_warning(lte, key, origin, n_dup, _is_parquet(p)))
     x, y = origin.to_local(merged["lat"], merged["lon"])
     _check_extent(x, y, merged["row"].to_numpy(), _is_parquet(p))
     plmn = merged["mcc"].astype(str) + "-" + merged["net"].astype(str)
@@ -275,7 +300,38 @@ def read_opencellid(path: str | Path, link_radius_m: float = ENB_LINK_RADIUS_M,
         fixes, origin, link_radius_m, cell_defaults, name or p.stem,
         notes=(opencellid_note(link_radius_m),))
     return ImportResult(net, str(p), len(rows), {str(k): int(v) for k, v in skipped.items()},
-                        n_dup, link_radius_m)
+                        n_dup, link_radius_m, tuple(warnings))
+
+
+def _file_line(row: int, parquet: bool) -> str:
+    return f"row {row}" if parquet else f"file line {row + 2}"
+
+
+def _merge_warning(lte: pd.DataFrame, key: list[str], origin: Origin, n_dup: int,
+                   parquet: bool) -> str:
+    """Say how many rows were merged and how far apart the most scattered cell's rows lay;
+    refuse rows of one cell farther apart than :data:`MAX_EXTENT_M` (no cell is heard that
+    far apart: two cells share an id by mistake)."""
+    x, y = origin.to_local(lte["lat"], lte["lon"])
+    pos = lte[[*key, "row"]].assign(x=x, y=y)
+    g = pos.groupby(key, sort=False).agg(n=("x", "size"), x0=("x", "min"), x1=("x", "max"),
+                                         y0=("y", "min"), y1=("y", "max"),
+                                         first=("row", "min"), last=("row", "max"))
+    g = g[g["n"] > 1]
+    span = np.hypot(g["x1"] - g["x0"], g["y1"] - g["y0"])
+    worst = span.idxmax()
+    w = g.loc[worst]
+    cell = worst[-1] if isinstance(worst, tuple) else worst
+    where = (f"{_file_line(int(w['first']), parquet)} and {_file_line(int(w['last']), parquet)}")
+    if span[worst] > MAX_EXTENT_M:
+        raise ValidationError(
+            "opencellid", f"cell id {cell} appears at positions {span[worst] / 1000:,.0f} km "
+            f"apart ({where}); one cell is not heard that far apart (limit "
+            f"{MAX_EXTENT_M / 1000:.0f} km): fix the ids or drop one of the rows",
+            int(w["last"]), "cell")
+    return (f"merged {n_dup} duplicate rows (same MCC, MNC and cell id) into {len(g)} cells at "
+            f"their mean position; the most scattered was cell {cell} ({int(w['n'])} rows "
+            f"{span[worst]:,.0f} m apart, {where})")
 
 
 def opencellid_note(link_radius_m: float) -> str:
@@ -434,7 +490,7 @@ def network_to_dict(network: Network) -> dict[str, Any]:
 
     origin = None if network.origin is None else {"lat_deg": network.origin.lat_deg,
                                                    "lon_deg": network.origin.lon_deg}
-    return {"format": "celltwin-network", "version": 1, "name": network.name,
+    return {"format": DOCUMENT_FORMAT, "version": SUPPORTED_VERSIONS[-1], "name": network.name,
             "notes": list(network.notes), "origin": origin,
             "sites": records(network.sites), "cells": records(network.cells),
             "candidates": records(network.candidates)}
@@ -445,6 +501,17 @@ def network_from_dict(doc: Any, source: str = "document") -> Network:
     if not isinstance(doc, dict):
         raise InputFileError(f"{source}: expected a JSON object with 'sites' and 'cells' lists, "
                              f"got {type(doc).__name__}")
+    # Both keys are optional (hand-written documents), but a stated one must be ours.
+    if "format" in doc and doc["format"] != DOCUMENT_FORMAT:
+        shown = json.dumps(doc["format"])[:64]
+        raise InputFileError(f"{source}: 'format' is {shown}; this reads {DOCUMENT_FORMAT!r} "
+                             "documents")
+    if "version" in doc and (isinstance(doc["version"], bool) or doc["version"] not in
+                             SUPPORTED_VERSIONS):
+        shown = json.dumps(doc["version"])[:64]
+        raise InputFileError(f"{source}: document version {shown} is not supported; this "
+                             "celltwin reads version(s) "
+                             f"{', '.join(map(str, SUPPORTED_VERSIONS))}")
     for key in ("sites", "cells"):
         if key not in doc:
             raise InputFileError(f"{source}: missing {key!r}; expected {{\"sites\": [...], "
@@ -454,6 +521,16 @@ def network_from_dict(doc: Any, source: str = "document") -> Network:
         rows = doc.get(key, [])
         if not isinstance(rows, list) or not all(isinstance(r, dict) for r in rows):
             raise InputFileError(f"{source}: {key!r} must be a list of objects (one per row)")
+        if key != "sites":
+            check_network_size(len(rows) if key == "cells" else 0,
+                               len(rows) if key == "candidates" else 0, source)
+        check_rows(len(rows), key, source)
+        for i, r in enumerate(rows):
+            nested = next((k for k, v in r.items() if isinstance(v, dict | list)), None)
+            if nested is not None:
+                raise InputFileError(f"{source}: {key!r} row {i}, column {str(nested)[:64]!r}: "
+                                     f"expected one value, got a "
+                                     f"{type(r[nested]).__name__}")
         tables[key] = pd.DataFrame(rows)
     origin = doc.get("origin")
     org: Origin | None = None
@@ -503,10 +580,10 @@ def read_tables(path: str | Path, cells_path: str | Path | None = None,
         if not p.is_file():
             raise InputFileError(f"network file {str(p)!r} not found")
         try:
-            doc = json.loads(p.read_text(encoding="utf-8"))
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            text = p.read_text(encoding="utf-8")
+        except UnicodeDecodeError as exc:
             raise InputFileError(f"network file {str(p)!r} is not valid JSON: {exc}") from exc
-        return network_from_dict(doc, str(p))
+        return network_from_dict(parse_json(text, f"network file {str(p)!r}"), str(p))
     if cells_path is None:
         raise InputFileError(f"{str(p)!r} is a sites table; give the cells table too "
                              "(--cells FILE), or use a JSON network document")
@@ -514,6 +591,7 @@ def read_tables(path: str | Path, cells_path: str | Path | None = None,
     cells = read_table_file(cells_path, "cells", _TEXT)
     cands = None if candidates_path is None else read_table_file(candidates_path, "candidates",
                                                                  _TEXT)
+    check_network_size(len(cells), 0 if cands is None else len(cands), f"network {str(p)!r}")
     net = Network.from_tables(sites, cells, cands, name=p.stem)
     return _with_estimated_note(net)
 
@@ -587,7 +665,7 @@ def read_traffic_section(path: str | Path) -> dict[str, Any] | None:
     p = Path(path)
     if p.suffix.lower() != ".json":
         return None
-    doc = json.loads(p.read_text(encoding="utf-8"))
+    doc = parse_json(p.read_text(encoding="utf-8"), f"network file {str(p)!r}")
     section = doc.get("traffic") if isinstance(doc, dict) else None
     if section is not None and not isinstance(section, dict):
         raise InputFileError(f"{str(p)!r}: 'traffic' must be an object (a traffic map)")

@@ -24,7 +24,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from twin import input_limits
 from twin.errors import InputFileError, ValidationError
+from twin.input_limits import check_parquet, check_rows
 from twin.schema import Column, TableSchema, validate
 
 PRB_USED = "RRU.PrbUsedDl"
@@ -46,6 +48,8 @@ MEASUREMENTS = TableSchema(
     ),
 )
 _OPTIONAL = (PRB_USED, PRB_AVAIL, PRB_TOT_PCT, UE_THP, VOLUME)
+#: Distinct timestamps in other layouts than ISO 8601 (parsed one by one) a file may hold.
+MAX_ODD_TIMESTAMPS = 100_000
 
 
 
@@ -63,7 +67,14 @@ def _wall_clock(col: pd.Series) -> pd.Series:
     ts = pd.to_datetime(text, errors="coerce", format="ISO8601")
     rest = ts.isna() & text.notna()
     if rest.any():
-        # Other layouts, row by row; only the hour is used, so day/month order is moot.
+        # Other layouts, one by one (about 25 us each); only the hour is used, so day/month
+        # order is moot. Bounded: 800 000 distinct odd timestamps fit in a 20 MB upload.
+        n_odd = int(text[rest].nunique())
+        if n_odd > MAX_ODD_TIMESTAMPS:
+            raise ValidationError(
+                "measurements", f"{n_odd:,} distinct timestamps are not ISO 8601, more than "
+                f"{MAX_ODD_TIMESTAMPS:,} (limit MAX_ODD_TIMESTAMPS); write them as "
+                "2026-03-01T14:15:00 or give an 'hour' column", column="timestamp")
         ts[rest] = pd.to_datetime(text[rest], errors="coerce", format="mixed")
     return ts
 
@@ -124,12 +135,16 @@ def read_measurements(path: str | Path) -> pd.DataFrame:
     if not p.is_file():
         raise InputFileError(f"measurements file {str(p)!r} not found")
     parquet = p.suffix.lower() in (".parquet", ".pq")
+    if parquet:
+        check_parquet(p, "measurements")  # rows and decompressed size, before reading
     try:
-        raw = pd.read_parquet(p) if parquet else pd.read_csv(p)
+        raw = (pd.read_parquet(p) if parquet
+               else pd.read_csv(p, nrows=input_limits.MAX_TABLE_ROWS + 1))
         if not parquet and not isinstance(raw.index, pd.RangeIndex):
             # pandas silently turns extra leading fields into an index and shifts every column.
             raise ValueError("some rows have more fields than the header")
     except Exception as exc:  # pandas raises many types for a malformed file
         raise InputFileError(f"cannot read measurements file {str(p)!r} as "
                              f"{'Parquet' if parquet else 'CSV'}: {exc}") from exc
+    check_rows(len(raw), "measurements", str(p), len(raw.columns))
     return validate_measurements(raw)

@@ -43,7 +43,6 @@ Blend with the prior ``P_h`` (:func:`blend`), ``M_h`` the map's density, ``T_h =
 
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import dataclass
 from pathlib import Path
@@ -58,6 +57,7 @@ from twin.demand import HOURS, Demand
 from twin.errors import InputFileError
 from twin.geo import Origin
 from twin.grid import Grid
+from twin.input_limits import parse_json
 
 MAX_SAMPLES = 2_000_000
 MAX_FEATURES = 100_000
@@ -298,10 +298,10 @@ def _read_geojson(p: Path, grid: Grid, origin: Origin | None) -> TrafficMap:
         raise InputFileError(f"traffic map {name!r} is larger than "
                              f"{MAX_GEOJSON_BYTES // 2**20} MiB; simplify or split it")
     try:
-        doc = json.loads(p.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as exc:
-        raise InputFileError(f"traffic map {name!r} is not valid JSON: "
-                             f"{str(exc)[:200]}") from exc
+        text = p.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise InputFileError(f"traffic map {name!r} is not UTF-8 text: {exc}") from exc
+    doc = parse_json(text, f"traffic map {name!r}")
     if not isinstance(doc, dict) or doc.get("type") != "FeatureCollection" or not isinstance(
             doc.get("features"), list):
         raise InputFileError(f"traffic map {name!r}: expected a GeoJSON FeatureCollection "

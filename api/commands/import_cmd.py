@@ -45,11 +45,8 @@ def print_summary(res: ImportResult) -> None:
           f"(from {s['n_rows']} rows)")
     print(f"  estimated site positions: {'yes' if est else 'no'}"
           + (f" ({est} of {s['n_sites']})" if est else ""))
-    for reason, n in s["skipped"].items():
-        print(f"  skipped {n} rows: {reason}")
-    if s["merged_duplicates"]:
-        print(f"  merged {s['merged_duplicates']} duplicate rows (same cell id heard in several "
-              "areas) into one cell each")
+    for warning in s["warnings"]:  # skipped rows by reason, merged duplicates
+        print(f"  warning: {warning}")
     for note in s["notes"]:
         print(f"  note: {note}")
 

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from twin.errors import InputFileError
+from twin.input_limits import parse_json
 
 
 def register(sub: Any) -> None:
@@ -84,11 +85,12 @@ def run_check(args: argparse.Namespace) -> int:
     from policies import load_policy
 
     try:
-        plan = json.loads(args.plan.read_text(encoding="utf-8"))
+        text = args.plan.read_text(encoding="utf-8")
     except OSError as exc:
         raise InputFileError(f"cannot read plan {str(args.plan)!r}: {exc.strerror}") from exc
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+    except UnicodeDecodeError as exc:
         raise InputFileError(f"plan {str(args.plan)!r} is not valid JSON: {exc}") from exc
+    plan = parse_json(text, f"plan {str(args.plan)!r}")
     policy = load_policy(args.policy)
     network = _network(args, plan)
     costs = load_costs(args.costs) if args.costs else None

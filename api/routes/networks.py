@@ -16,7 +16,7 @@ from api.network_store import import_network
 from api.schemas.common import CONFLICT, ERRORS, NOT_FOUND
 from api.schemas.networks import NetworkCreate, NetworkPublic, NetworksPublic
 from api.uploads import save_upload, upload_message
-from twin.errors import CelltwinError
+from twin.errors import CelltwinError, InputTooLargeError
 from twin.scenarios import load_scenario
 
 router = APIRouter(prefix="/networks", tags=["networks"], responses=ERRORS)
@@ -34,7 +34,9 @@ def create_network(body: NetworkCreate, user: PlannerDep, db: SessionDep) -> Net
 
 
 @router.post("/import", status_code=201, response_model=NetworkPublic,
-             responses={413: {"description": "upload larger than CELLTWIN_MAX_UPLOAD_MB"}})
+             responses={413: {"description": "upload larger than CELLTWIN_MAX_UPLOAD_MB, or a "
+                                   "table over MAX_TABLE_ROWS rows or MAX_PARQUET_BYTES "
+                                   "uncompressed (twin.input_limits)"}})
 def upload_network(
     user: PlannerDep,
     db: SessionDep,
@@ -74,7 +76,9 @@ def upload_network(
                                 mbps_per_cell, default_name=label,
                                 traffic_path=paths["traffic"])
         except CelltwinError as exc:
-            raise ApiError(422, upload_message(str(exc), paths, uploads),
+            # Content over a documented limit (rows, decompressed size) is "too large".
+            status = 413 if isinstance(exc, InputTooLargeError) else 422
+            raise ApiError(status, upload_message(str(exc), paths, uploads),
                            error=type(exc).__name__) from exc
     extra = {"import": up.import_summary}
     row = crud.add_network(db, up.scenario, user, "upload", up.scenario.network.name,

@@ -30,16 +30,30 @@ class NetworkPublic(BaseModel):
     n_candidates: int
     notes: list[str]
     summary: dict[str, Any] = Field(description="import and calibration summary, demand hash")
+    warnings: list[str] = Field(default_factory=list, description=(
+        "what the import merged or skipped and the measured cells calibration could not use "
+        "(``summary.import.warnings`` then ``summary.calibration.warnings``)"))
     created_at: datetime
     created_by: str
 
     @classmethod
     def of(cls, row: NetworkRow) -> NetworkPublic:
+        summary = dict(row.summary)
         return cls(id=row.id, name=row.name, source=row.source,  # type: ignore[arg-type]
                    scenario=row.scenario, network_hash=row.network_hash, n_sites=row.n_sites,
                    n_cells=row.n_cells, n_candidates=row.n_candidates, notes=list(row.notes),
-                   summary=dict(row.summary), created_at=row.created_at,
-                   created_by=row.created_by)
+                   summary=summary, warnings=summary_warnings(summary),
+                   created_at=row.created_at, created_by=row.created_by)
+
+
+def summary_warnings(summary: dict[str, Any]) -> list[str]:
+    """The warnings of a stored summary (networks stored before warnings existed have none)."""
+    out: list[str] = []
+    for part in ("import", "calibration"):
+        got = summary.get(part)
+        if isinstance(got, dict) and isinstance(got.get("warnings"), list):
+            out += [str(w) for w in got["warnings"]]
+    return out
 
 
 class NetworksPublic(BaseModel):

@@ -63,7 +63,8 @@ class ParameterBoundsRule(RuleBase):
         lo = "-inf" if self.min is None else f"{self.min:g}"
         hi = "inf" if self.max is None else f"{self.max:g}"
         grid = f" in steps of {self.step:g}" if self.step is not None else ""
-        return [f"{self.parameter} = {value:g} is outside [{lo}, {hi}]{grid}"]
+        # repr, not :g: 12.00001 must not be shown as "12" next to a maximum of 12.
+        return [f"{self.parameter} = {value!r} is outside [{lo}, {hi}]{grid}"]
 
 
 class AllowedActionsRule(RuleBase):

@@ -15,7 +15,7 @@ from typing import Any, Literal
 
 from pydantic import Field, model_validator
 
-from policies.action_bounds import BoundsBuilder
+from policies.action_bounds import BoundsBuilder, decimal_of
 from policies.kinds import SMALL_CELL_GAIN_DBI, SPLIT_GAIN_DB, kind_of
 from policies.rules.zones import ZonedRule
 from twin.network import Network
@@ -38,11 +38,18 @@ class EmfCapRule(ZonedRule):
         return self
 
     def power_cap(self, gain_dbi: float) -> float:
-        """Highest transmit power (dBm) allowed for an antenna of ``gain_dbi``."""
-        caps = [c for c in (self.max_tx_power_dbm,
-                            None if self.max_eirp_dbm is None else self.max_eirp_dbm - gain_dbi)
-                if c is not None]
-        return min(caps) if caps else math.inf
+        """Highest transmit power (dBm) allowed for an antenna of ``gain_dbi``: EIRP minus
+        gain in decimals as written (62.3 - 17.1 is 45.2, not 45.199999999999996), so that
+        the grammar's cap and the gate's exact comparison agree."""
+        caps = [decimal_of(c) for c in (self.max_tx_power_dbm,) if c is not None]
+        if self.max_eirp_dbm is not None:
+            caps.append(decimal_of(self.max_eirp_dbm) - decimal_of(gain_dbi))
+        return float(min(caps)) if caps else math.inf
+
+    def allows(self, power_dbm: float, gain_dbi: float) -> bool:
+        """Whether ``power_dbm`` with ``gain_dbi`` is within the caps, exactly (no slack)."""
+        cap = self.power_cap(gain_dbi)
+        return math.isinf(cap) or decimal_of(power_dbm) <= decimal_of(cap)
 
     def narrow(self, bounds: BoundsBuilder, network: Network) -> None:
         cells = self.zone_of(network, "cells")
@@ -52,7 +59,7 @@ class EmfCapRule(ZonedRule):
             if cells.get(cell_id) is None:
                 continue
             bounds.cap_power(bounds.max_power_dbm_by_cell, cell_id, self.power_cap(gain))
-            if float(power) > self.power_cap(float(gain) + SPLIT_GAIN_DB) + 1e-9:
+            if not self.allows(float(power), float(gain) + SPLIT_GAIN_DB):
                 bounds.deny_target("split_sector", cell_id)
         for cid, zone in self.zone_of(network, "candidates").items():
             if zone is not None:
@@ -82,7 +89,7 @@ class EmfCapRule(ZonedRule):
         if zone is None:
             return []
         cap = self.power_cap(gain_dbi)
-        if power_dbm <= cap + 1e-9:
+        if self.allows(power_dbm, gain_dbi):
             return []
         where = "" if zone == "everywhere" else (
             " (position unknown, treated as inside the zone)" if zone == "?" else
@@ -93,5 +100,5 @@ class EmfCapRule(ZonedRule):
             limits.append(f"power cap {self.max_tx_power_dbm:g} dBm")
         if self.max_eirp_dbm is not None:
             limits.append(f"EIRP cap {self.max_eirp_dbm:g} dBm")
-        return [f"{what}{where}: {power_dbm:g} dBm (EIRP {eirp:g} dBm) breaks the "
+        return [f"{what}{where}: {power_dbm!r} dBm (EIRP {eirp:g} dBm) breaks the "
                 f"{' and '.join(limits)}; at most {cap:g} dBm"]

@@ -185,3 +185,111 @@ def test_oversized_upload_is_413(tmp_path: Path) -> None:
                    content=iter([b'{"yaml": "', b"x" * 20000, b'"}']))
         assert r.status_code == 413
         assert c.get("/api/v1/health").status_code == 200
+
+
+# --- bounded input (issue 11, items 1 and 5) ---------------------------------------------------
+def test_deeply_nested_json_network_is_422(client: TestClient) -> None:
+    status, body = upload(client, {"network": ("net.json", b"[" * 1000 + b"]" * 1000)})
+    assert status == 422, body
+    assert "levels deep" in body["detail"] and "MAX_JSON_DEPTH" in body["detail"]
+    assert body["error"] == "InputFileError"
+    assert client.get("/api/v1/health").status_code == 200
+
+
+def test_parquet_row_bomb_is_413_naming_the_limit(client: TestClient) -> None:
+    import io
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from twin.input_limits import MAX_TABLE_ROWS
+
+    n = MAX_TABLE_ROWS + 1
+    buf = io.BytesIO()
+    pq.write_table(pa.table({"cell_id": pa.array(["S01-1"] * n).dictionary_encode(),
+                             "hour": pa.array([16] * n, type=pa.int8()),
+                             "RRU.PrbTotDl": pa.array([50.0] * n)}), buf, compression="zstd")
+    assert buf.tell() < 200_000
+    sites, cells = small_tables()
+    status, body = upload(client, {**tables_files(sites, cells),
+                                   "measurements": ("m.parquet", buf.getvalue())})
+    assert status == 413, body
+    assert "MAX_TABLE_ROWS" in body["detail"] and f"{MAX_TABLE_ROWS:,}" in body["detail"]
+    assert "'m.parquet' (form field 'measurements')" in body["detail"]
+
+
+# --- refuse what cannot be meant, warn what is merged (issue 11, item 10) ----------------------
+OCID = ("lon,lat,mcc,net,range,cell\n11.5000,48.1000,262,1,800,26226000\n"
+        "11.5030,48.1010,262,1,800,26226001\n11.5010,48.1030,262,1,800,26226002\n")
+
+
+def test_merged_duplicates_are_a_visible_warning(client: TestClient) -> None:
+    text = OCID + "11.5004,48.1002,262,1,900,26226000\n11.5,48.1,262,1,500,407\n"
+    status, body = upload(client, {"network": ("cells.csv", text.encode())})
+    assert status == 201, body
+    imp = body["summary"]["import"]
+    assert imp["merged_duplicates"] == 1 and imp["skipped"]  # the counters stay
+    assert imp["warnings"] == body["warnings"]
+    assert [w.split(":")[0] for w in body["warnings"]] == [
+        "skipped 1 of 5 rows", "merged 1 duplicate rows (same MCC, MNC and cell id) into 1 "
+        "cells at their mean position; the most scattered was cell 26226000 (2 rows 37 m apart, "
+        "file line 2 and file line 5)"]
+    got = client.get(f"/api/v1/networks/{body['id']}", headers=auth("viewer")).json()
+    assert got["warnings"] == body["warnings"]
+
+
+@pytest.mark.parametrize(("text", "needles"), [
+    (OCID.replace(",800,26226001", ",-800,26226001"), ["column 'range'", "below the minimum 0",
+                                                        "file line 3"]),
+    (OCID + "151.2,-33.9,262,1,900,26226001\n", ["26226001", "km apart"]),
+    (OCID + "151.2,-33.9,262,1,900,26226003\n", ["km from the median position"]),
+])
+def test_bad_opencellid_files_with_lte_ids_reach_their_checks(client: TestClient, text: str,
+                                                              needles: list[str]) -> None:
+    status, body = upload(client, {"network": ("cells.csv", text.encode())})
+    assert status == 422, body
+    assert "LTE" not in body["detail"]  # not refused as "no LTE cell" before the check
+    for n in needles:
+        assert n in body["detail"], (n, body["detail"])
+
+
+def test_json_version_99_is_422(client: TestClient) -> None:
+    sites, cells = small_tables()
+    doc = {**network_to_dict(Network.from_tables(sites, cells)), "version": 99}
+    status, body = upload(client, {"network": ("net.json", json.dumps(doc).encode())})
+    assert status == 422 and "document version 99 is not supported" in body["detail"]
+
+
+def test_measurements_of_another_network_are_422(client: TestClient) -> None:
+    sites, cells = small_tables()
+    m = pd.DataFrame({"cell_id": ["X-1", "X-2"], "hour": 16, "RRU.PrbUsedDl": 40.0,
+                      "RRU.PrbAvailDl": 100.0})
+    status, body = upload(client, {**tables_files(sites, cells),
+                                   "measurements": ("m.csv", csv_bytes(m))})
+    assert status == 422, body
+    assert "none of the 2 measured cell ids is a cell of the network" in body["detail"]
+
+
+def test_unmatched_measured_cells_are_warnings(client: TestClient) -> None:
+    sites, cells = small_tables()
+    m = pd.DataFrame({"cell_id": [*cells["cell_id"], "GHOST-7"], "hour": 16,
+                      "RRU.PrbUsedDl": 30.0, "RRU.PrbAvailDl": 100.0})
+    status, body = upload(client, {**tables_files(sites, cells),
+                                   "measurements": ("m.csv", csv_bytes(m))})
+    assert status == 201, body
+    assert body["warnings"] == ["measurements of cell GHOST-7 (1 hour(s)) not used: cell id "
+                                "not in the network"]
+    assert body["summary"]["calibration"]["warnings"] == body["warnings"]
+
+
+def test_network_over_the_cell_limit_is_413(client: TestClient) -> None:
+    from twin.input_limits import MAX_NETWORK_CELLS
+
+    n = MAX_NETWORK_CELLS + 1
+    rng = np.random.default_rng(0)
+    text = pd.DataFrame({"lon": 11.5 + rng.uniform(-0.3, 0.3, n),
+                         "lat": 48.1 + rng.uniform(-0.2, 0.2, n),
+                         "cell": 26_000_000 + np.arange(n)}).to_csv(index=False)
+    status, body = upload(client, {"network": ("big.csv", text.encode())})
+    assert status == 413, body
+    assert "MAX_NETWORK_CELLS" in body["detail"] and f"{n:,} cells" in body["detail"]

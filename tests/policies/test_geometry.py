@@ -80,3 +80,22 @@ def test_feature_collections_and_multipolygons_keep_names() -> None:
 def test_malformed_geojson(bad: dict) -> None:
     with pytest.raises(ValueError):
         parse_zones(bad, "local_m")
+
+
+def test_large_zone_on_many_points_keeps_memory_bounded() -> None:
+    # A detailed boundary (10 000 vertices) against 1000 positions: unchunked, each [n, m]
+    # temporary is 80 MB and the test peaked near half a gigabyte.
+    import tracemalloc
+
+    t = np.linspace(0.0, 2 * np.pi, 10_000, endpoint=False)
+    circle = zone([np.column_stack([1000 * np.cos(t), 1000 * np.sin(t)]).tolist()])
+    rng = np.random.default_rng(0)
+    pts = rng.uniform(-1500, 1500, (1000, 2))
+    tracemalloc.start()
+    got = inside(pts, circle)  # type: ignore[arg-type]
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    r = np.hypot(pts[:, 0], pts[:, 1])
+    clear = np.abs(r - 1000) > 1.0  # the polygon is within 0.05 m of the circle
+    assert (got[clear] == (r[clear] < 1000)).all()
+    assert peak < 60e6, f"peak {peak / 1e6:.0f} MB"

@@ -111,6 +111,21 @@ def test_network_upload_shows_the_api_validation_message_then_imports(
     assert [n["name"] for n in api.networks()].count("two sites") == 1
 
 
+def test_network_upload_shows_what_the_import_merged(open_page: Any, api: ApiClient,
+                                                     hotspot: dict[str, Any]) -> None:
+    at = open_page(network_id=hotspot["id"])
+    ocid = (b"lon,lat,mcc,net,cell\n11.5000,48.1000,262,1,26226000\n"
+            b"11.5030,48.1010,262,1,26226001\n11.5004,48.1002,262,1,26226000\n")
+    at.file_uploader(key="up_network").set_value(("ocid.csv", ocid, "text/csv"))
+    at.text_input(key="up_name").set_value("merged")
+    button(at, "Upload and validate").click().run()
+    assert not at.error, [e.value for e in at.error]
+    warned = " ".join(w.value for w in at.warning)
+    assert "Import warnings" in warned and "merged 1 duplicate rows" in warned
+    row = next(n for n in api.networks() if n["name"] == "merged")
+    assert all(w in warned for w in row["warnings"])
+
+
 def test_plan_page_runs_a_plan_with_live_progress_and_explains_it(
         open_page: Any, api: ApiClient, hotspot: dict[str, Any]) -> None:
     viewer = open_page("plan", role="viewer", network_id=hotspot["id"])

@@ -119,6 +119,9 @@ def main() -> None:
         st.info("No network selected: choose one in the sidebar, or add one above (from the "
                 "hotspot scenario or your own files).")
         return
+    warnings = net.get("warnings") or []
+    if warnings:  # what the import merged or skipped stays in view, not only in the summary
+        st.warning("Import warnings:\n" + "\n".join(f"- {w}" for w in warnings))
     busy = int((net.get("summary") or {}).get("busy_hour", 0))
     if st.session_state.get("hour_network") != net["id"]:
         # another network: start at its busy hour, not at the hour chosen for the last one
