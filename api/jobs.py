@@ -155,6 +155,8 @@ def run_plan_job(plan_id: str, db_url: str, data_dir: str,
             lambda: _cancel_requested(engine, plan_id))
         tracker("loading: network and policy ready")
         result, proposer = run_planner(loaded, params, pv.policy, tracker, lp_dir, dask_address)
+        # the API shows file names only (api/redact.py); the server's paths are logged here
+        log.info("plan %s: audit LP files in %s", plan_id, lp_dir)
         verdict = result.get("policy", {}).get("passed")
         provenance = {
             "code": code_version(),

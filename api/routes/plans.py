@@ -23,6 +23,7 @@ from api.deps import (
 from api.errors import ApiError, conflict
 from api.jobs import owner_id
 from api.planning import blocking_violations, check_llm_model, gate, verify_edit
+from api.redact import without_paths
 from api.schemas.common import CONFLICT, ERRORS, NOT_FOUND
 from api.schemas.plans import (
     ApprovalPublic,
@@ -150,7 +151,8 @@ def verify_plan(plan_id: str, body: VerifyRequest, user: PlannerDep, db: Session
                         peak_after=float(edited["peak_after"]),
                         total_cost=float(edited["total_cost"]), before=edited["before"],
                         after=edited["after"], actions=edited["actions"],
-                        cells_after=edited["cells_after"], policy=edited["policy"],
+                        cells_after=edited["cells_after"],
+                        policy=without_paths(edited["policy"]),
                         saved=body.save)
 
 
@@ -188,7 +190,7 @@ def approve_plan(plan_id: str, body: ApproveRequest, user: ApproverDep, db: Sess
                     "policy_passed": row.verdict_passed})
     db.commit()
     return ApproveResult(plan_id=row.id, approval=ApprovalPublic.of(approval),
-                         approved=row.verdict_passed, policy=verdict)
+                         approved=row.verdict_passed, policy=without_paths(verdict))
 
 
 @router.get("/plans/{plan_id}/audit", response_model=PlanAudit, responses=NOT_FOUND)
@@ -197,8 +199,9 @@ def plan_audit(plan_id: str, _user: ViewerDep, db: SessionDep) -> PlanAudit:
     recorded event of the plan."""
     row = crud.get_plan(db, plan_id)
     events = db.query(AuditRow).filter(AuditRow.plan_id == plan_id).order_by(AuditRow.id).all()
-    return PlanAudit(plan_id=row.id, provenance=dict(row.provenance or {}),
+    return PlanAudit(plan_id=row.id, provenance=without_paths(dict(row.provenance or {})),
                      approvals=[ApprovalPublic.of(a) for a in row.approvals],
                      events=[{"id": e.id, "at": e.at.isoformat(), "actor": e.actor,
-                              "role": e.role, "action": e.action, "details": e.details}
+                              "role": e.role, "action": e.action,
+                              "details": without_paths(e.details)}
                              for e in events])

@@ -8,6 +8,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from api.db.models import ApprovalRow, PlanRow
+from api.redact import without_paths
 from planner.plan import DEFAULT_BUDGET_EUR, DEFAULT_MAX_ACTIONS, DEFAULT_TARGET
 
 PlanStatus = Literal["queued", "running", "done", "failed", "cancelled", "interrupted"]
@@ -73,13 +74,14 @@ class PlanPublic(BaseModel):
     def of(cls, row: PlanRow, with_result: bool = True) -> PlanPublic:
         approvals = [ApprovalPublic.of(a) for a in row.approvals]
         return cls(id=row.id, network_id=row.network_id, status=row.status,  # type: ignore[arg-type]
-                   progress=row.progress, stage=row.stage, params=dict(row.params),
+                   progress=row.progress, stage=row.stage,
+                   params=without_paths(dict(row.params)),
                    error=row.error, cancel_requested=row.cancel_requested,
                    policy_passed=row.verdict_passed,
                    approved=bool(approvals) and row.verdict_passed is True,
                    approvals=approvals, created_at=row.created_at, created_by=row.created_by,
                    started_at=row.started_at, finished_at=row.finished_at,
-                   result=row.result if with_result else None)
+                   result=without_paths(row.result) if with_result else None)
 
 
 class PlansPublic(BaseModel):
