@@ -5,6 +5,7 @@
 |---|---|
 | :class:`ApiError` (raised by routes: unknown id, wrong state, oversized body) | its own |
 | request validation (pydantic, FastAPI) | 422, ``errors`` lists each field |
+| a body that cannot be parsed (JSON not in UTF-8, broken multipart) | 422, not 400 |
 | :class:`twin.errors.CelltwinError` (bad table, unknown cell in an action, bad file, ...) | 422 |
 | :class:`policies.errors.PolicyError` (a policy file that does not load) | 422, ``issues`` |
 | :class:`pydantic.ValidationError` raised inside a route (e.g. an action list) | 422 |
@@ -81,6 +82,19 @@ def _invalid(errors: list[dict[str, Any]]) -> JSONResponse:
     return _json(422, detail, **extra)
 
 
+def _body_unreadable(exc: StarletteHTTPException, detail: str) -> JSONResponse:
+    """A body that cannot be parsed at all (JSON that is not UTF-8, broken multipart): a 422
+    with ``errors`` like every other invalid request, not the framework's bare 400."""
+    cause = exc.__cause__
+    if isinstance(cause, UnicodeDecodeError):
+        msg = (f"the body is not UTF-8 ({cause.reason}: byte {cause.object[cause.start]:#04x} "
+               f"at position {cause.start}); send JSON encoded as UTF-8")
+    else:
+        msg = f"the body cannot be parsed ({detail.rstrip('.')}); check its content type"
+    return _json(422, f"invalid request: {msg}",
+                 errors=[{"loc": ["body"], "msg": msg, "type": "body_unreadable"}])
+
+
 def install(app: FastAPI) -> None:
     """Register the handlers on ``app``."""
 
@@ -91,6 +105,8 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(StarletteHTTPException)
     async def http_error(_req: Request, exc: StarletteHTTPException) -> JSONResponse:
         detail = exc.detail if isinstance(exc.detail, str) else str(exc.detail)
+        if exc.status_code == 400:  # only the framework's body parsing raises a bare 400
+            return _body_unreadable(exc, detail)
         if exc.status_code == 404 and detail == "Not Found":
             detail = "no such route; see /docs or /openapi.json for the API"
         elif exc.status_code == 405:

@@ -1,5 +1,6 @@
-"""Error answers echo what the user sent only in part: a megabyte-long key, file name, id or
-argument comes back cut (api/echo.py), in the API and in the CLI."""
+"""Error answers: they echo what the user sent only in part (a megabyte-long key, file name,
+id or argument comes back cut, api/echo.py, in the API and in the CLI), and a body that cannot
+be parsed at all is a 422 with the usual ``errors``, never the framework's bare 400."""
 
 from __future__ import annotations
 
@@ -51,3 +52,31 @@ def test_cli_error_line_is_bounded(capsys: pytest.CaptureFixture[str]) -> None:
     err = capsys.readouterr().err
     assert err.startswith("celltwin: error: ") and len(err) < MAX_DETAIL + 100
     assert "characters cut" in err
+
+
+# --- bodies that cannot be parsed ---------------------------------------------------------------
+JSON_ROUTES = [("POST", "/api/v1/networks"), ("POST", "/api/v1/networks/x/plans"),
+               ("POST", "/api/v1/plans/x/verify"), ("POST", "/api/v1/plans/x/approve"),
+               ("PUT", "/api/v1/policies"), ("POST", "/api/v1/policies/validate"),
+               ("POST", "/api/v1/policies/test")]
+
+
+@pytest.mark.parametrize(("method", "url"), JSON_ROUTES)
+@pytest.mark.parametrize("body", [b'{"scenario": "\xff\xfe"}', b"\xff\xfe{"])
+def test_non_utf8_json_is_422_with_the_error_shape(client: TestClient, method: str, url: str,
+                                                   body: bytes) -> None:
+    r = client.request(method, url, content=body, headers={
+        **auth("admin"), "content-type": "application/json"})
+    assert r.status_code == 422, r.text
+    got = r.json()
+    assert "UTF-8" in got["detail"]
+    assert got["errors"] == [{"loc": ["body"], "msg": got["errors"][0]["msg"],
+                              "type": "body_unreadable"}]
+
+
+def test_broken_multipart_is_422(client: TestClient) -> None:
+    r = client.post("/api/v1/networks/import", content=b"--zz\r\n\xff\xff",
+                    headers={**auth("planner"),
+                             "content-type": "multipart/form-data; boundary=zz"})
+    assert r.status_code == 422, r.text
+    assert r.json()["errors"][0]["type"] == "body_unreadable"
