@@ -98,6 +98,11 @@ class PlanRow(Base):
 
     ``owner`` is ``host:pid`` of the server that queued it: at start-up a live plan whose
     owner process is gone is marked ``interrupted``.
+
+    ``revision`` counts the changes of a finished plan's content (a saved edit, an approval).
+    Both write with ``UPDATE ... WHERE revision = <the one they read>`` (:func:`api.crud.
+    bump_revision`), so an edit and an approval that overlap cannot both go through: the
+    second finds the revision changed and is refused (409).
     """
 
     __tablename__ = "plans"
@@ -112,6 +117,7 @@ class PlanRow(Base):
     error: Mapped[str | None] = mapped_column(Text, nullable=True)
     cancel_requested: Mapped[bool] = mapped_column(Boolean, default=False)
     verdict_passed: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
+    revision: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     provenance: Mapped[dict[str, Any]] = deferred(mapped_column(JSON, default=dict,
                                                                      nullable=False))
     owner: Mapped[str] = mapped_column(String(200), default="")

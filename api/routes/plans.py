@@ -117,8 +117,11 @@ def cancel_plan(plan_id: str, user: PlannerDep, db: SessionDep, response: Respon
              responses={**NOT_FOUND, **CONFLICT})
 def verify_plan(plan_id: str, body: VerifyRequest, user: PlannerDep, db: SessionDep,
                 cache: CacheDep, policy: PolicyDep) -> VerifyResult:
-    """Run the twin with an edited action list and gate it with the policy in force."""
+    """Run the twin with an edited action list and gate it with the policy in force. Saving
+    is refused (409) once the plan is approved, also when an approval lands while the twin
+    runs."""
     row = crud.get_plan(db, plan_id)
+    seen = row.revision
     if body.save and row.status != "done":
         raise conflict(f"the plan is {row.status}; only a finished plan can be replaced by "
                        "an edit")
@@ -135,8 +138,8 @@ def verify_plan(plan_id: str, body: VerifyRequest, user: PlannerDep, db: Session
     if body.save:
         edited["edited"] = {"by": user.name, "at": utcnow().isoformat(),
                             "previous_actions": (row.result or {}).get("actions", [])}
-        row.result = edited
-        row.verdict_passed = edited["policy"].get("passed")
+        crud.bump_revision(db, row, seen, result=edited,
+                           verdict_passed=edited["policy"].get("passed"))
     record(db, user, "plan.edit" if body.save else "plan.verify", network_id=row.network_id,
            plan_id=row.id, details={"actions": edited["actions"], "passed": passed,
                                     "peak_after": edited["peak_after"],
@@ -163,8 +166,12 @@ def approve_plan(plan_id: str, body: ApproveRequest, user: ApproverDep, db: Sess
     """Record an approval. Refused (409) unless the plan is done and the policy in force
     passes it (approval rules aside: an approval is what satisfies them)."""
     row = crud.get_plan(db, plan_id)
+    seen = row.revision
     if row.status != "done" or row.result is None:
         raise conflict(f"the plan is {row.status}; only a finished plan can be approved")
+    if body.revision is not None and body.revision != seen:
+        raise conflict(f"the plan is at revision {seen}, you reviewed revision "
+                       f"{body.revision}: it was edited since; reload it and review it again")
     if any(a.approver == user.name for a in row.approvals):
         raise conflict(f"{user.name} has already approved this plan")
     now = utcnow()
@@ -179,18 +186,19 @@ def approve_plan(plan_id: str, body: ApproveRequest, user: ApproverDep, db: Sess
             f"{r.get('id')}: {r.get('summary')}" for r in blocking) + ". Edit the plan "
             "(POST /plans/{id}/verify with save=true) or re-plan.",
             violations=blocking)
+    passed = bool(verdict.get("passed"))
+    crud.bump_revision(db, row, seen, result={**row.result, "policy": verdict,
+                                              "approvals": approvals}, verdict_passed=passed)
     approval = ApprovalRow(plan_id=row.id, approver=user.name, role=user.role.name,
                            approved_at=now, comment=body.comment,
                            policy_hash=pv.policy.policy_hash)
     db.add(approval)
-    row.result = {**row.result, "policy": verdict, "approvals": approvals}
-    row.verdict_passed = bool(verdict.get("passed"))
     record(db, user, "plan.approve", network_id=row.network_id, plan_id=row.id,
            details={"comment": body.comment, "policy_hash": pv.policy.policy_hash,
-                    "policy_passed": row.verdict_passed})
+                    "policy_passed": passed})
     db.commit()
     return ApproveResult(plan_id=row.id, approval=ApprovalPublic.of(approval),
-                         approved=row.verdict_passed, policy=without_paths(verdict))
+                         approved=passed, policy=without_paths(verdict))
 
 
 @router.get("/plans/{plan_id}/audit", response_model=PlanAudit, responses=NOT_FOUND)

@@ -60,6 +60,8 @@ class PlanPublic(BaseModel):
     params: dict[str, Any]
     error: str | None
     cancel_requested: bool
+    revision: int = Field(description="counts the changes of the plan's content (saved edits, "
+                          "approvals); an approval may name the revision it reviewed")
     policy_passed: bool | None = Field(description="the policy gate's verdict on the result")
     approved: bool = Field(description="approved and the verdict passes")
     approvals: list[ApprovalPublic]
@@ -77,6 +79,7 @@ class PlanPublic(BaseModel):
                    progress=row.progress, stage=row.stage,
                    params=without_paths(dict(row.params)),
                    error=row.error, cancel_requested=row.cancel_requested,
+                   revision=row.revision,
                    policy_passed=row.verdict_passed,
                    approved=bool(approvals) and row.verdict_passed is True,
                    approvals=approvals, created_at=row.created_at, created_by=row.created_by,
@@ -126,6 +129,9 @@ class VerifyResult(BaseModel):
 class ApproveRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
     comment: str = Field("", max_length=2000)
+    revision: int | None = Field(None, ge=0, le=2**31 - 1, description="the plan's "
+                                 "`revision` the approver reviewed: 409 if it was edited since "
+                                 "(omitted: the plan as it is)")
 
 
 class ApproveResult(BaseModel):

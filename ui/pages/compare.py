@@ -104,7 +104,8 @@ def export_and_approve(ctx: PageContext, job: dict[str, Any]) -> None:
     with st.form("approve"):
         comment = st.text_input("Comment", key="approve_comment")
         if st.form_submit_button("Approve plan", disabled=job.get("policy_passed") is False):
-            out = attempt(lambda: ctx.client.approve_plan(job["id"], comment), "approval")
+            out = attempt(lambda: ctx.client.approve_plan(job["id"], comment,
+                                                          job.get("revision")), "approval")
             if out:
                 st.success("plan approved")
                 st.rerun()
