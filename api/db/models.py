@@ -118,6 +118,11 @@ class PlanRow(Base):
     cancel_requested: Mapped[bool] = mapped_column(Boolean, default=False)
     verdict_passed: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
     revision: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    #: The policy ``verdict_passed`` (and ``result.policy``) was decided under: its stored
+    #: version (None: the shipped default) and hash. The API compares it with the policy in
+    #: force and re-evaluates a verdict made under another one (:mod:`api.verdicts`).
+    verdict_policy_version: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    verdict_policy_hash: Mapped[str] = mapped_column(String(64), default="", server_default="")
     provenance: Mapped[dict[str, Any]] = deferred(mapped_column(JSON, default=dict,
                                                                      nullable=False))
     owner: Mapped[str] = mapped_column(String(200), default="")
@@ -133,7 +138,8 @@ class PlanRow(Base):
 
 
 class ApprovalRow(Base):
-    """Who approved a plan, when, and the verdict they approved."""
+    """Who approved a plan, when, and under which policy (version and hash): an approval
+    counts only while that policy is in force."""
 
     __tablename__ = "approvals"
 
@@ -144,6 +150,7 @@ class ApprovalRow(Base):
     approved_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     comment: Mapped[str] = mapped_column(Text, default="")
     policy_hash: Mapped[str] = mapped_column(String(64), default="")
+    policy_version: Mapped[int | None] = mapped_column(Integer, nullable=True)
 
     plan: Mapped[PlanRow] = relationship(back_populates="approvals")
 
