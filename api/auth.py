@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from enum import IntEnum
 from pathlib import Path
 
-from api.settings import Settings
+from api.settings import Settings, private_dir
 from twin.errors import InputFileError
 
 
@@ -88,7 +88,7 @@ def parse_entries(text: str, source: str, sep: str) -> tuple[tuple[str, User], .
 
 def generate_token_file(path: Path) -> None:
     """Write one random token per role (``role:TOKEN`` lines), readable by the owner only."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    private_dir(path.parent)
     lines = ["# celltwin API bearer tokens (role:TOKEN); generated on first start"]
     lines += [f"{r.name}:{secrets.token_urlsafe(24)}" for r in Role]
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)

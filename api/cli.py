@@ -8,6 +8,7 @@ import importlib
 import sys
 from collections.abc import Sequence
 
+from api.echo import clip
 from twin.errors import CelltwinError
 
 #: Sub-command modules under api.commands, in the order of ``celltwin --help``.
@@ -31,7 +32,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(args.func(args) or 0)
     except CelltwinError as exc:
-        print(f"celltwin: error: {exc}", file=sys.stderr)
+        print(f"celltwin: error: {clip(str(exc))}", file=sys.stderr)
         return 2
 
 

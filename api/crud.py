@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from api.auth import User
 from api.db.models import LIVE_STATUSES, NetworkRow, PlanRow, utcnow
-from api.errors import not_found
+from api.errors import conflict, not_found
 from api.network_store import (
     demand_hash,
     demand_to_blob,
@@ -96,3 +96,19 @@ def list_plans(db: Session, offset: int, limit: int, network_id: str | None = No
                                                              PlanRow.id)
                       .offset(offset).limit(limit)).all()
     return list(rows), int(total)
+
+
+def bump_revision(db: Session, row: PlanRow, seen: int, **values: Any) -> int:
+    """Write ``values`` to a finished plan and count a revision, if the plan is still at
+    revision ``seen`` (the one the request read and checked); otherwise roll back and raise
+    409. One conditional ``UPDATE``: on PostgreSQL a concurrent writer of the row waits for
+    this transaction and then finds the revision changed; SQLite has one writer at a time.
+    Returns the new revision."""
+    done = db.execute(update(PlanRow).where(PlanRow.id == row.id, PlanRow.revision == seen,
+                                            PlanRow.status == "done")
+                      .values(revision=seen + 1, updated_at=utcnow(), **values))
+    if done.rowcount != 1:  # type: ignore[attr-defined]
+        db.rollback()
+        raise conflict("the plan changed while this request was checking it (another edit or "
+                       "approval went through first); reload it and try again")
+    return seen + 1

@@ -5,9 +5,13 @@
 |---|---|
 | :class:`ApiError` (raised by routes: unknown id, wrong state, oversized body) | its own |
 | request validation (pydantic, FastAPI) | 422, ``errors`` lists each field |
+| a body that cannot be parsed (JSON not in UTF-8, broken multipart) | 422, not 400 |
 | :class:`twin.errors.CelltwinError` (bad table, unknown cell in an action, bad file, ...) | 422 |
 | :class:`policies.errors.PolicyError` (a policy file that does not load) | 422, ``issues`` |
 | :class:`pydantic.ValidationError` raised inside a route (e.g. an action list) | 422 |
+
+What a body echoes is bounded (:mod:`api.echo`): ``detail`` at 2000 characters, every other
+string at 500, ``errors`` at :data:`MAX_ERRORS` entries (``n_errors`` counts them all).
 """
 
 from __future__ import annotations
@@ -21,9 +25,13 @@ from fastapi.responses import JSONResponse
 from pydantic import ValidationError as PydanticValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from api.echo import MAX_DETAIL, MAX_FIELD, clip, clip_strings
 from twin.errors import CelltwinError
 
 log = logging.getLogger("celltwin.api")
+
+#: Entries of ``errors`` an answer lists at most.
+MAX_ERRORS = 50
 
 
 class ApiError(Exception):
@@ -52,16 +60,39 @@ def _loc(loc: tuple[Any, ...] | list[Any]) -> str:
 
 def describe_pydantic(errors: list[dict[str, Any]]) -> tuple[str, list[dict[str, Any]]]:
     """One readable line and a JSON-safe list from pydantic's error list."""
-    clean = [{"loc": [str(p) for p in e.get("loc", ())], "msg": str(e.get("msg", "")),
-              "type": str(e.get("type", ""))} for e in errors]
+    clean = [{"loc": [clip(str(p), 100) for p in e.get("loc", ())],
+              "msg": clip(str(e.get("msg", "")), MAX_FIELD), "type": str(e.get("type", ""))}
+             for e in errors[:MAX_ERRORS]]
     parts = [f"{_loc(e['loc'])}: {e['msg']}" for e in clean[:5]]
-    more = f" (and {len(clean) - 5} more)" if len(clean) > 5 else ""
+    more = f" (and {len(errors) - 5} more)" if len(errors) > 5 else ""
     return "invalid request: " + "; ".join(parts) + more, clean
 
 
 def _json(status: int, detail: str, headers: dict[str, str] | None = None,
           **extra: Any) -> JSONResponse:
-    return JSONResponse({"detail": detail, **extra}, status_code=status, headers=headers)
+    return JSONResponse({"detail": clip(detail, MAX_DETAIL), **clip_strings(extra)},
+                        status_code=status, headers=headers)
+
+
+def _invalid(errors: list[dict[str, Any]]) -> JSONResponse:
+    detail, clean = describe_pydantic(errors)
+    extra: dict[str, Any] = {"errors": clean}
+    if len(errors) > len(clean):
+        extra["n_errors"] = len(errors)
+    return _json(422, detail, **extra)
+
+
+def _body_unreadable(exc: StarletteHTTPException, detail: str) -> JSONResponse:
+    """A body that cannot be parsed at all (JSON that is not UTF-8, broken multipart): a 422
+    with ``errors`` like every other invalid request, not the framework's bare 400."""
+    cause = exc.__cause__
+    if isinstance(cause, UnicodeDecodeError):
+        msg = (f"the body is not UTF-8 ({cause.reason}: byte {cause.object[cause.start]:#04x} "
+               f"at position {cause.start}); send JSON encoded as UTF-8")
+    else:
+        msg = f"the body cannot be parsed ({detail.rstrip('.')}); check its content type"
+    return _json(422, f"invalid request: {msg}",
+                 errors=[{"loc": ["body"], "msg": msg, "type": "body_unreadable"}])
 
 
 def install(app: FastAPI) -> None:
@@ -74,6 +105,8 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(StarletteHTTPException)
     async def http_error(_req: Request, exc: StarletteHTTPException) -> JSONResponse:
         detail = exc.detail if isinstance(exc.detail, str) else str(exc.detail)
+        if exc.status_code == 400:  # only the framework's body parsing raises a bare 400
+            return _body_unreadable(exc, detail)
         if exc.status_code == 404 and detail == "Not Found":
             detail = "no such route; see /docs or /openapi.json for the API"
         elif exc.status_code == 405:
@@ -82,13 +115,11 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def request_invalid(_req: Request, exc: RequestValidationError) -> JSONResponse:
-        detail, errors = describe_pydantic(list(exc.errors()))
-        return _json(422, detail, errors=errors)
+        return _invalid(list(exc.errors()))
 
     @app.exception_handler(PydanticValidationError)
     async def model_invalid(_req: Request, exc: PydanticValidationError) -> JSONResponse:
-        detail, errors = describe_pydantic(list(exc.errors()))
-        return _json(422, detail, errors=errors)
+        return _invalid(list(exc.errors()))
 
     @app.exception_handler(CelltwinError)
     async def celltwin_error(_req: Request, exc: CelltwinError) -> JSONResponse:

@@ -41,11 +41,18 @@ STEERING_KINDS = ("set_cio", "set_power")
 
 CSV_COLUMNS = ("plan_id", "index", "kind", "target", "cell_id", "candidate_id",
                "elec_tilt_deg", "azimuth_deg", "tx_power_dbm", "cio_db", "mimo_layers",
-               "cost_eur", "capex_eur", "opex_eur_per_year", "description", "rationale")
+               "cost_eur", "capex_eur", "opex_eur_per_year", "description", "rationale",
+               "plan_status", "approved", "policy_version")
 
 
-def plan_csv(plan_id: str, result: dict[str, Any]) -> str:
-    """One row per action (CSV_COLUMNS); empty fields where a column does not apply."""
+def plan_csv(plan_id: str, result: dict[str, Any], mark: dict[str, Any] | None = None) -> str:
+    """One row per action (CSV_COLUMNS); empty fields where a column does not apply. ``mark``
+    (the plan's standing, routes/exports.py) fills the last three columns of every row."""
+    m = mark or {}
+    status = {"plan_status": m.get("status", ""),
+              "approved": str(m["approved"]).lower() if "approved" in m else "",
+              "policy_version": "default" if m and m.get("policy_version") is None
+              else m.get("policy_version", "")}
     buf = io.StringIO()
     w = csv.DictWriter(buf, fieldnames=CSV_COLUMNS, extrasaction="ignore", lineterminator="\n")
     w.writeheader()
@@ -55,13 +62,15 @@ def plan_csv(plan_id: str, result: dict[str, Any]) -> str:
         w.writerow({**{k: a.get(k, "") for k in CSV_COLUMNS}, "plan_id": plan_id, "index": i,
                     "target": ";".join(str(t) for t in targets), "cost_eur": a.get("cost", ""),
                     "capex_eur": detail.get("capex_eur", ""),
-                    "opex_eur_per_year": detail.get("opex_eur_per_year", "")})
+                    "opex_eur_per_year": detail.get("opex_eur_per_year", ""), **status})
     return buf.getvalue()
 
 
-def plan_geojson(network: Network, plan_id: str, result: dict[str, Any]) -> dict[str, Any]:
+def plan_geojson(network: Network, plan_id: str, result: dict[str, Any],
+                 mark: dict[str, Any] | None = None) -> dict[str, Any]:
     """New small cells (points, plus their omni footprint) and changed cells (wedges as they
-    are after the plan), with the actions and the utilisation before/after per cell."""
+    are after the plan), with the actions and the utilisation before/after per cell; ``mark``
+    (the plan's standing) goes into the collection's properties."""
     actions = parse_edited(result.get("actions", []) or [])
     after = apply_actions(network, actions)
     origin, _ = map_origin(network)
@@ -96,7 +105,7 @@ def plan_geojson(network: Network, plan_id: str, result: dict[str, Any]) -> dict
                                            "prb_util_after": after_u.get(cid)})})
     return collection(feats, network, plan_id=plan_id, total_cost=result.get("total_cost"),
                       peak_before=result.get("peak_before"),
-                      peak_after=result.get("peak_after"))
+                      peak_after=result.get("peak_after"), **(mark or {}))
 
 
 _ECI = re.compile(r"^(?:(\d{3})-(\d{2,3}):)?(\d{1,9})$")
@@ -112,8 +121,10 @@ def a1_cell_id(cell_id: str, plmn: dict[str, str]) -> tuple[dict[str, Any], bool
 
 
 def plan_a1(network: Network, plan_id: str, result: dict[str, Any],
-            plmn: dict[str, str] | None = None) -> dict[str, Any]:
-    """The A1 policy document of the plan's load-balancing actions (see module docstring)."""
+            plmn: dict[str, str] | None = None, mark: dict[str, Any] | None = None
+            ) -> dict[str, Any]:
+    """The A1 policy document of the plan's load-balancing actions (see module docstring);
+    ``mark`` (the plan's standing and approvals) goes into ``x_celltwin``."""
     plmn = plmn or DEFAULT_PLMN
     base = {r["cell_id"]: r for r in network.cells.to_dict(orient="records")}
     avoid: list[str] = []
@@ -158,6 +169,6 @@ def plan_a1(network: Network, plan_id: str, result: dict[str, Any],
                      "carries 'localId' (not a standard A1 field); map them to ECIs first")
     return clean({"format": "celltwin-a1", "a1_interface": "A1-P v2 (O-RAN A1AP)",
                   "policy_type_id": A1_POLICY_TYPE, "policies": policies,
-                  "x_celltwin": {"plan_id": plan_id, "network": network.name,
+                  "x_celltwin": {"plan_id": plan_id, "network": network.name, **(mark or {}),
                                  "parameter_changes": changes, "not_in_a1": other},
                   "notes": notes})

@@ -155,6 +155,8 @@ def run_plan_job(plan_id: str, db_url: str, data_dir: str,
             lambda: _cancel_requested(engine, plan_id))
         tracker("loading: network and policy ready")
         result, proposer = run_planner(loaded, params, pv.policy, tracker, lp_dir, dask_address)
+        # the API shows file names only (api/redact.py); the server's paths are logged here
+        log.info("plan %s: audit LP files in %s", plan_id, lp_dir)
         verdict = result.get("policy", {}).get("passed")
         provenance = {
             "code": code_version(),
@@ -175,6 +177,8 @@ def run_plan_job(plan_id: str, db_url: str, data_dir: str,
             row.status, row.progress, row.stage = "done", 1.0, f"done: {result.get('message')}"
             row.result = result
             row.verdict_passed = None if verdict is None else bool(verdict)
+            row.verdict_policy_version, row.verdict_policy_hash = pv.version, \
+                pv.policy.policy_hash
             row.provenance = provenance
             row.finished_at = row.updated_at = utcnow()
             record(s, "system", "plan.done", network_id=network_id, plan_id=plan_id,

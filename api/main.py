@@ -1,6 +1,6 @@
 """The FastAPI application: ``create_app(settings)``; ``celltwin serve`` runs it with uvicorn.
 
-Start-up (lifespan): create the data directory, upgrade the database with the alembic
+Start-up (lifespan): create the data directory (mode 0700), upgrade the database with the alembic
 migrations, load (or generate) the bearer tokens, mark plans of dead servers
 ``interrupted``, start the job runner. Shut-down: stop the jobs this process runs and mark
 them ``interrupted``.
@@ -38,7 +38,7 @@ from api.routes import (
     scenarios,
     state,
 )
-from api.settings import Settings
+from api.settings import Settings, private_dir
 
 API_PREFIX = "/api/v1"
 log = logging.getLogger("celltwin.api")
@@ -58,7 +58,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        s.data_dir.mkdir(parents=True, exist_ok=True)
+        private_dir(s.data_dir)
         engine = get_engine(s.db_url)
         upgrade(engine)
         tokens = load_tokens(s)

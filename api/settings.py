@@ -2,7 +2,7 @@
 
 | variable | default | meaning |
 |---|---|---|
-| ``CELLTWIN_DATA_DIR`` | ``./data`` | data directory: SQLite file, token file, active policy |
+| ``CELLTWIN_DATA_DIR`` | ``./data`` | data directory (created mode 0700): SQLite file (0600), token file (0600), the planner's LP files |
 | ``DATABASE_URL`` | ``sqlite:///<data dir>/celltwin.db`` | SQLAlchemy URL; PostgreSQL: ``postgresql+psycopg://user:pw@host:5432/db`` (``postgresql://`` and ``postgres://`` mean the same, see :func:`normalise_database_url`) |
 | ``CELLTWIN_TOKENS`` | unset | bearer tokens, ``role:TOKEN`` or ``name:role:TOKEN``, comma-separated |
 | ``CELLTWIN_TOKENS_FILE`` | unset | the same entries, one per line (``#`` comments) |
@@ -51,6 +51,13 @@ def normalise_database_url(url: str) -> str:
         if u.lower().startswith(scheme):
             return f"{POSTGRES_DIALECT}://{u[len(scheme):]}"
     return u
+
+
+def private_dir(path: Path) -> Path:
+    """Create ``path`` (and its parents) if missing; the folder itself readable by the owner
+    only (0700): it holds the database and the token file."""
+    path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    return path
 
 
 class Settings(BaseModel):

@@ -178,8 +178,13 @@ class ApiClient:
         return self._json("POST", f"/plans/{plan_id}/verify",
                           json={"actions": actions, "save": save})
 
-    def approve_plan(self, plan_id: str, comment: str = "") -> dict[str, Any]:
-        return self._json("POST", f"/plans/{plan_id}/approve", json={"comment": comment})
+    def approve_plan(self, plan_id: str, comment: str = "",
+                     revision: int | None = None) -> dict[str, Any]:
+        """Approve the plan; with ``revision`` (the one shown) only if it was not edited since."""
+        body: dict[str, Any] = {"comment": comment}
+        if revision is not None:
+            body["revision"] = revision
+        return self._json("POST", f"/plans/{plan_id}/approve", json=body)
 
     def plan_geojson(self, plan_id: str) -> dict[str, Any]:
         return self._json("GET", f"/plans/{plan_id}/export", params={"format": "geojson"})

@@ -101,14 +101,14 @@ def ensure_network(api: str, token: str, scenario: str) -> str | None:
 
 def run(args: argparse.Namespace) -> int:
     from api.auth import Role, load_tokens
-    from api.settings import Settings
+    from api.settings import Settings, private_dir
     from ui.settings import APP_PATH, streamlit_flags
 
     for port in (args.api_port, args.ui_port):
         if not 0 < port < 65536:
             raise ValidationError("demo", f"ports must be 1..65535, got {port}")
     settings = Settings.from_env(data_dir=args.data_dir)
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    private_dir(settings.data_dir)
     tokens = load_tokens(settings)  # generates <data dir>/tokens.txt on first start
     admin = tokens.token_for(Role.admin)
     if admin is None:

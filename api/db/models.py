@@ -98,6 +98,11 @@ class PlanRow(Base):
 
     ``owner`` is ``host:pid`` of the server that queued it: at start-up a live plan whose
     owner process is gone is marked ``interrupted``.
+
+    ``revision`` counts the changes of a finished plan's content (a saved edit, an approval).
+    Both write with ``UPDATE ... WHERE revision = <the one they read>`` (:func:`api.crud.
+    bump_revision`), so an edit and an approval that overlap cannot both go through: the
+    second finds the revision changed and is refused (409).
     """
 
     __tablename__ = "plans"
@@ -112,6 +117,12 @@ class PlanRow(Base):
     error: Mapped[str | None] = mapped_column(Text, nullable=True)
     cancel_requested: Mapped[bool] = mapped_column(Boolean, default=False)
     verdict_passed: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
+    revision: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    #: The policy ``verdict_passed`` (and ``result.policy``) was decided under: its stored
+    #: version (None: the shipped default) and hash. The API compares it with the policy in
+    #: force and re-evaluates a verdict made under another one (:mod:`api.verdicts`).
+    verdict_policy_version: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    verdict_policy_hash: Mapped[str] = mapped_column(String(64), default="", server_default="")
     provenance: Mapped[dict[str, Any]] = deferred(mapped_column(JSON, default=dict,
                                                                      nullable=False))
     owner: Mapped[str] = mapped_column(String(200), default="")
@@ -127,7 +138,8 @@ class PlanRow(Base):
 
 
 class ApprovalRow(Base):
-    """Who approved a plan, when, and the verdict they approved."""
+    """Who approved a plan, when, and under which policy (version and hash): an approval
+    counts only while that policy is in force."""
 
     __tablename__ = "approvals"
 
@@ -138,6 +150,7 @@ class ApprovalRow(Base):
     approved_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     comment: Mapped[str] = mapped_column(Text, default="")
     policy_hash: Mapped[str] = mapped_column(String(64), default="")
+    policy_version: Mapped[int | None] = mapped_column(Integer, nullable=True)
 
     plan: Mapped[PlanRow] = relationship(back_populates="approvals")
 

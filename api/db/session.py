@@ -11,16 +11,19 @@ Bare ``postgres://``/``postgresql://`` URLs are mapped to the psycopg 3 dialect
 
 from __future__ import annotations
 
+import contextlib
+import os
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
-from api.settings import normalise_database_url
+from api.settings import normalise_database_url, private_dir
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 
@@ -37,15 +40,23 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur.close()
 
 
+def create_private_file(path: Path) -> None:
+    """Create an empty database file readable by the owner only (0600) in a 0700 folder, so
+    that SQLite (which gives its -wal and -shm files the database file's mode) never writes
+    the data world-readable; an existing file is left as it is."""
+    private_dir(path.parent)
+    with contextlib.suppress(FileExistsError):
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+
+
 def make_engine(url: str) -> Engine:
-    """A new engine for ``url`` (SQLite gets the pragmas above and a file-creating parent)."""
+    """A new engine for ``url`` (SQLite gets the pragmas above and a private database file,
+    see :func:`create_private_file`)."""
     url = normalise_database_url(url)
     u = make_url(url)
     if u.get_backend_name() == "sqlite":
         if u.database and u.database != ":memory:":
-            from pathlib import Path
-
-            Path(u.database).parent.mkdir(parents=True, exist_ok=True)
+            create_private_file(Path(u.database))
         engine = create_engine(url, connect_args={"check_same_thread": False,
                                                   "timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
         event.listen(engine, "connect", _sqlite_pragmas)

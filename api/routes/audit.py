@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 
 from api.db.models import AuditRow
 from api.deps import SessionDep, ViewerDep
+from api.redact import without_paths
 from api.schemas.common import ERRORS, AuditPublic, AuditsPublic
 
 router = APIRouter(tags=["audit"], responses=ERRORS)
@@ -36,5 +37,5 @@ def list_audit(_user: ViewerDep, db: SessionDep,
     return AuditsPublic(items=[AuditPublic(id=r.id, at=r.at.isoformat(), actor=r.actor,
                                            role=r.role, action=r.action,
                                            network_id=r.network_id, plan_id=r.plan_id,
-                                           details=r.details) for r in rows],
+                                           details=without_paths(r.details)) for r in rows],
                         count=int(total))

@@ -23,6 +23,7 @@ from api.deps import (
 from api.errors import ApiError, conflict
 from api.jobs import owner_id
 from api.planning import blocking_violations, check_llm_model, gate, verify_edit
+from api.redact import without_paths
 from api.schemas.common import CONFLICT, ERRORS, NOT_FOUND
 from api.schemas.plans import (
     ApprovalPublic,
@@ -36,6 +37,7 @@ from api.schemas.plans import (
     VerifyRequest,
     VerifyResult,
 )
+from api.verdicts import approval_docs, in_force, standing
 
 router = APIRouter(tags=["plans"], responses=ERRORS)
 
@@ -72,7 +74,7 @@ def create_plan(network_id: str, body: PlanCreate, user: PlannerDep, db: Session
 
 
 @router.get("/plans", response_model=PlansPublic)
-def list_plans(_user: ViewerDep, db: SessionDep,
+def list_plans(_user: ViewerDep, db: SessionDep, cache: CacheDep, policy: PolicyDep,
                network_id: Annotated[str | None, Query(max_length=64)] = None,
                status: Annotated[str | None, Query(pattern="^(" + "|".join(PLAN_STATUSES)
                                                    + ")$")] = None,
@@ -80,21 +82,26 @@ def list_plans(_user: ViewerDep, db: SessionDep,
                limit: Annotated[int, Query(ge=1, le=500)] = 100) -> PlansPublic:
     """Plans, newest first (without their results; get one plan for its result)."""
     rows, total = crud.list_plans(db, offset, limit, network_id, status)
-    return PlansPublic(items=[PlanPublic.of(r, with_result=False) for r in rows], count=total)
+    pv = policy.current(db)
+    return PlansPublic(items=[PlanPublic.of(r, standing(r, pv, cache, detail=False),
+                                            with_result=False) for r in rows], count=total)
 
 
 @router.get("/plans/{plan_id}", response_model=PlanPublic, responses=NOT_FOUND)
-def get_plan(plan_id: str, _user: ViewerDep, db: SessionDep) -> PlanPublic:
-    """Status, progress (0..1), stage and, when done, the result."""
-    return PlanPublic.of(crud.get_plan(db, plan_id))
+def get_plan(plan_id: str, _user: ViewerDep, db: SessionDep, cache: CacheDep,
+             policy: PolicyDep) -> PlanPublic:
+    """Status, progress (0..1), stage and, when done, the result, the stored verdict and the
+    verdict of the policy in force (``policy_current``)."""
+    row = crud.get_plan(db, plan_id)
+    return PlanPublic.of(row, standing(row, policy.current(db), cache))
 
 
 @router.post("/plans/{plan_id}/cancel", response_model=PlanPublic,
              responses={**NOT_FOUND, **CONFLICT,
                         202: {"model": PlanPublic, "description": "cancel requested; the job "
                               "stops after its current stage"}})
-def cancel_plan(plan_id: str, user: PlannerDep, db: SessionDep, response: Response
-                ) -> PlanPublic:
+def cancel_plan(plan_id: str, user: PlannerDep, db: SessionDep, response: Response,
+                cache: CacheDep, policy: PolicyDep) -> PlanPublic:
     row = crud.get_plan(db, plan_id)
     if row.status not in LIVE_STATUSES:
         raise conflict(f"the plan is {row.status}; only queued or running plans can be "
@@ -109,15 +116,18 @@ def cancel_plan(plan_id: str, user: PlannerDep, db: SessionDep, response: Respon
     record(db, user, "plan.cancel", network_id=row.network_id, plan_id=row.id,
            details={"status": row.status})
     db.commit()
-    return PlanPublic.of(row)
+    return PlanPublic.of(row, standing(row, policy.current(db), cache))
 
 
 @router.post("/plans/{plan_id}/verify", response_model=VerifyResult,
              responses={**NOT_FOUND, **CONFLICT})
 def verify_plan(plan_id: str, body: VerifyRequest, user: PlannerDep, db: SessionDep,
                 cache: CacheDep, policy: PolicyDep) -> VerifyResult:
-    """Run the twin with an edited action list and gate it with the policy in force."""
+    """Run the twin with an edited action list and gate it with the policy in force. Saving
+    is refused (409) once the plan is approved, also when an approval lands while the twin
+    runs."""
     row = crud.get_plan(db, plan_id)
+    seen = row.revision
     if body.save and row.status != "done":
         raise conflict(f"the plan is {row.status}; only a finished plan can be replaced by "
                        "an edit")
@@ -134,8 +144,10 @@ def verify_plan(plan_id: str, body: VerifyRequest, user: PlannerDep, db: Session
     if body.save:
         edited["edited"] = {"by": user.name, "at": utcnow().isoformat(),
                             "previous_actions": (row.result or {}).get("actions", [])}
-        row.result = edited
-        row.verdict_passed = edited["policy"].get("passed")
+        crud.bump_revision(db, row, seen, result=edited,
+                           verdict_passed=edited["policy"].get("passed"),
+                           verdict_policy_version=pv.version,
+                           verdict_policy_hash=pv.policy.policy_hash)
     record(db, user, "plan.edit" if body.save else "plan.verify", network_id=row.network_id,
            plan_id=row.id, details={"actions": edited["actions"], "passed": passed,
                                     "peak_after": edited["peak_after"],
@@ -150,7 +162,8 @@ def verify_plan(plan_id: str, body: VerifyRequest, user: PlannerDep, db: Session
                         peak_after=float(edited["peak_after"]),
                         total_cost=float(edited["total_cost"]), before=edited["before"],
                         after=edited["after"], actions=edited["actions"],
-                        cells_after=edited["cells_after"], policy=edited["policy"],
+                        cells_after=edited["cells_after"],
+                        policy=without_paths(edited["policy"]),
                         saved=body.save)
 
 
@@ -161,15 +174,19 @@ def approve_plan(plan_id: str, body: ApproveRequest, user: ApproverDep, db: Sess
     """Record an approval. Refused (409) unless the plan is done and the policy in force
     passes it (approval rules aside: an approval is what satisfies them)."""
     row = crud.get_plan(db, plan_id)
+    seen = row.revision
     if row.status != "done" or row.result is None:
         raise conflict(f"the plan is {row.status}; only a finished plan can be approved")
-    if any(a.approver == user.name for a in row.approvals):
+    if body.revision is not None and body.revision != seen:
+        raise conflict(f"the plan is at revision {seen}, you reviewed revision "
+                       f"{body.revision}: it was edited since; reload it and review it again")
+    pv = policy.current(db)
+    valid = [a for a in row.approvals if in_force(a, pv)]  # approvals under older policies
+    if any(a.approver == user.name for a in valid):        # no longer count
         raise conflict(f"{user.name} has already approved this plan")
     now = utcnow()
-    approvals = [{"by": a.approver, "role": a.role, "at": a.approved_at.isoformat()}
-                 for a in row.approvals]
-    approvals.append({"by": user.name, "role": user.role.name, "at": now.isoformat()})
-    pv = policy.current(db)
+    approvals = [*approval_docs(valid),
+                 {"by": user.name, "role": user.role.name, "at": now.isoformat()}]
     verdict = gate(cache.loaded(row.network), row.result, pv.policy, approvals)
     blocking = blocking_violations(verdict)
     if blocking:
@@ -177,28 +194,35 @@ def approve_plan(plan_id: str, body: ApproveRequest, user: ApproverDep, db: Sess
             f"{r.get('id')}: {r.get('summary')}" for r in blocking) + ". Edit the plan "
             "(POST /plans/{id}/verify with save=true) or re-plan.",
             violations=blocking)
+    passed = bool(verdict.get("passed"))
+    revision = crud.bump_revision(db, row, seen, result={**row.result, "policy": verdict,
+                                                         "approvals": approvals},
+                                  verdict_passed=passed, verdict_policy_version=pv.version,
+                                  verdict_policy_hash=pv.policy.policy_hash)
     approval = ApprovalRow(plan_id=row.id, approver=user.name, role=user.role.name,
                            approved_at=now, comment=body.comment,
-                           policy_hash=pv.policy.policy_hash)
+                           policy_hash=pv.policy.policy_hash, policy_version=pv.version)
     db.add(approval)
-    row.result = {**row.result, "policy": verdict, "approvals": approvals}
-    row.verdict_passed = bool(verdict.get("passed"))
     record(db, user, "plan.approve", network_id=row.network_id, plan_id=row.id,
-           details={"comment": body.comment, "policy_hash": pv.policy.policy_hash,
-                    "policy_passed": row.verdict_passed})
+           details={"comment": body.comment, "policy_version": pv.version,
+                    "policy_hash": pv.policy.policy_hash, "policy_passed": passed})
     db.commit()
-    return ApproveResult(plan_id=row.id, approval=ApprovalPublic.of(approval),
-                         approved=row.verdict_passed, policy=verdict)
+    return ApproveResult(plan_id=row.id,
+                         approval=ApprovalPublic.of(approval, approval.policy_hash),
+                         approved=passed, revision=revision, policy=without_paths(verdict))
 
 
 @router.get("/plans/{plan_id}/audit", response_model=PlanAudit, responses=NOT_FOUND)
-def plan_audit(plan_id: str, _user: ViewerDep, db: SessionDep) -> PlanAudit:
+def plan_audit(plan_id: str, _user: ViewerDep, db: SessionDep, policy: PolicyDep
+               ) -> PlanAudit:
     """Provenance (code version, hashes, model, prompts, solver summary), approvals and every
     recorded event of the plan."""
     row = crud.get_plan(db, plan_id)
+    current_hash = policy.current(db).policy.policy_hash
     events = db.query(AuditRow).filter(AuditRow.plan_id == plan_id).order_by(AuditRow.id).all()
-    return PlanAudit(plan_id=row.id, provenance=dict(row.provenance or {}),
-                     approvals=[ApprovalPublic.of(a) for a in row.approvals],
+    return PlanAudit(plan_id=row.id, provenance=without_paths(dict(row.provenance or {})),
+                     approvals=[ApprovalPublic.of(a, current_hash) for a in row.approvals],
                      events=[{"id": e.id, "at": e.at.isoformat(), "actor": e.actor,
-                              "role": e.role, "action": e.action, "details": e.details}
+                              "role": e.role, "action": e.action,
+                              "details": without_paths(e.details)}
                              for e in events])

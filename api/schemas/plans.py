@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from api.db.models import ApprovalRow, PlanRow
+from api.redact import without_paths
+
+if TYPE_CHECKING:
+    from api.verdicts import Standing
 from planner.plan import DEFAULT_BUDGET_EUR, DEFAULT_MAX_ACTIONS, DEFAULT_TARGET
 
 PlanStatus = Literal["queued", "running", "done", "failed", "cancelled", "interrupted"]
@@ -42,12 +46,34 @@ class ApprovalPublic(BaseModel):
     role: str
     approved_at: datetime
     comment: str
+    policy_version: int | None = Field(description="the policy version in force when it was "
+                                       "given (null: the shipped default)")
     policy_hash: str
+    stale: bool = Field(description="given under another policy than the one in force: it "
+                        "no longer counts, the plan needs approving again")
 
     @classmethod
-    def of(cls, a: ApprovalRow) -> ApprovalPublic:
+    def of(cls, a: ApprovalRow, current_hash: str) -> ApprovalPublic:
         return cls(approver=a.approver, role=a.role, approved_at=a.approved_at,
-                   comment=a.comment, policy_hash=a.policy_hash)
+                   comment=a.comment, policy_version=a.policy_version,
+                   policy_hash=a.policy_hash, stale=a.policy_hash != current_hash)
+
+
+class PolicyCurrent(BaseModel):
+    """The plan under the policy in force (api/verdicts.py)."""
+
+    version: int | None = Field(description="the policy in force (null: the shipped default)")
+    policy_hash: str
+    stale: bool = Field(description="the stored verdict (policy_passed) was made under another "
+                        "policy; passed is the policy in force re-evaluated on the result")
+    passed: bool | None = Field(description="the verdict of the policy in force, counting only "
+                                "approvals given under it")
+    violations: list[str] | None = Field(description="its failed deny rules, approval rules "
+                                         "included (null in lists when the stored verdict is "
+                                         "current)")
+    status: Literal["approved", "draft", "denied"] | None = Field(
+        description="approved; draft: not approved yet (only approval rules may fail); "
+        "denied: another deny rule fails (null in lists when the stored verdict fails)")
 
 
 class PlanPublic(BaseModel):
@@ -59,8 +85,19 @@ class PlanPublic(BaseModel):
     params: dict[str, Any]
     error: str | None
     cancel_requested: bool
-    policy_passed: bool | None = Field(description="the policy gate's verdict on the result")
-    approved: bool = Field(description="approved and the verdict passes")
+    revision: int = Field(description="counts the changes of the plan's content (saved edits, "
+                          "approvals); an approval may name the revision it reviewed")
+    policy_passed: bool | None = Field(description="the stored verdict of the policy gate on "
+                                       "the result, made under policy_version")
+    policy_version: int | None = Field(description="the policy version the stored verdict was "
+                                       "made under (null: the shipped default)")
+    policy_hash: str = Field(description="that policy's hash")
+    policy_passed_current: bool | None = Field(description="the verdict of the policy in force "
+                                               "(= policy_current.passed)")
+    policy_current: PolicyCurrent | None = Field(description="the plan under the policy in "
+                                                 "force; null until the plan is done")
+    approved: bool = Field(description="approved under the policy in force, and its verdict "
+                           "passes")
     approvals: list[ApprovalPublic]
     created_at: datetime
     created_by: str
@@ -70,16 +107,23 @@ class PlanPublic(BaseModel):
         None, description="when done: the JSON of `celltwin plan --json`")
 
     @classmethod
-    def of(cls, row: PlanRow, with_result: bool = True) -> PlanPublic:
-        approvals = [ApprovalPublic.of(a) for a in row.approvals]
+    def of(cls, row: PlanRow, st: Standing, with_result: bool = True) -> PlanPublic:
+        approvals = [ApprovalPublic.of(a, st.policy_hash) for a in row.approvals]
+        current = None if row.status != "done" else PolicyCurrent(
+            version=st.version, policy_hash=st.policy_hash, stale=st.stale, passed=st.passed,
+            violations=st.violations, status=st.status)
         return cls(id=row.id, network_id=row.network_id, status=row.status,  # type: ignore[arg-type]
-                   progress=row.progress, stage=row.stage, params=dict(row.params),
+                   progress=row.progress, stage=row.stage,
+                   params=without_paths(dict(row.params)),
                    error=row.error, cancel_requested=row.cancel_requested,
+                   revision=row.revision,
                    policy_passed=row.verdict_passed,
-                   approved=bool(approvals) and row.verdict_passed is True,
+                   policy_version=row.verdict_policy_version,
+                   policy_hash=row.verdict_policy_hash, policy_passed_current=st.passed,
+                   policy_current=current, approved=st.approved,
                    approvals=approvals, created_at=row.created_at, created_by=row.created_by,
                    started_at=row.started_at, finished_at=row.finished_at,
-                   result=row.result if with_result else None)
+                   result=without_paths(row.result) if with_result else None)
 
 
 class PlansPublic(BaseModel):
@@ -124,12 +168,16 @@ class VerifyResult(BaseModel):
 class ApproveRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
     comment: str = Field("", max_length=2000)
+    revision: int | None = Field(None, ge=0, le=2**31 - 1, description="the plan's "
+                                 "`revision` the approver reviewed: 409 if it was edited since "
+                                 "(omitted: the plan as it is)")
 
 
 class ApproveResult(BaseModel):
     plan_id: str
     approval: ApprovalPublic
     approved: bool
+    revision: int
     policy: dict[str, Any]
 
 

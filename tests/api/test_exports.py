@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from api.exports import CSV_COLUMNS, a1_cell_id
+from api.exports import CSV_COLUMNS, a1_cell_id, plan_a1
 from tests.api.conftest import QUICK_PLAN, auth, wait_plan
 from twin.scenarios import load_scenario
 
@@ -40,6 +40,13 @@ def edited(client: TestClient, hotspot_id: str) -> dict[str, Any]:
 
 def export(client: TestClient, plan_id: str, fmt: str) -> Any:
     return client.get(f"/api/v1/plans/{plan_id}/export?format={fmt}", headers=auth("viewer"))
+
+
+def approve(client: TestClient, plan_id: str) -> None:
+    """An A1 document is only exported for an approved plan (test_policy_standing.py)."""
+    r = client.post(f"/api/v1/plans/{plan_id}/approve", json={}, headers=auth("approver"))
+    assert r.status_code == 201, r.text
+    assert client.get(f"/api/v1/plans/{plan_id}", headers=auth("viewer")).json()["approved"]
 
 
 def test_csv_one_row_per_action(client: TestClient, edited: dict[str, Any]) -> None:
@@ -75,9 +82,11 @@ def test_geojson_changed_cells_and_small_cells(client: TestClient,
 
 
 def test_a1_policy_for_load_balancing(client: TestClient, edited: dict[str, Any]) -> None:
+    """The document of the edit (every action kind); the edit breaks deny rules, so over
+    HTTP its A1 export is refused (a plan must be approved first)."""
     r = export(client, edited["id"], "a1")
-    assert r.status_code == 200
-    doc = r.json()
+    assert r.status_code == 409 and "deny rule" in r.json()["detail"], r.text
+    doc = plan_a1(load_scenario("hotspot").network, edited["id"], edited["result"])
     assert doc["policy_type_id"] == "ORAN_TrafficSteeringPreference_2.0.0"
     (pol,) = doc["policies"]
     obj = pol["policy_object"]
@@ -106,6 +115,7 @@ def test_a1_cell_ids() -> None:
 
 def test_a1_without_steering_actions(client: TestClient, done_plan: dict[str, Any]) -> None:
     kinds = {a["kind"] for a in done_plan["result"]["actions"]}
+    approve(client, done_plan["id"])
     doc = export(client, done_plan["id"], "a1").json()
     if kinds & {"set_cio", "set_power"}:
         assert doc["policies"]

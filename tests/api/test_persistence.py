@@ -5,6 +5,7 @@ exactly the ORM schema."""
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -19,7 +20,7 @@ import httpx
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import inspect
+from sqlalchemy import inspect, text
 
 from api.db.migrate import upgrade
 from api.db.models import Base
@@ -129,4 +130,39 @@ def test_migrations_build_the_orm_schema(tmp_path: Path) -> None:
         "networks", "plans", "approvals", "audit_records", "policy_versions", "alembic_version"}
     with engine.connect() as conn:
         assert compare_metadata(MigrationContext.configure(conn), Base.metadata) == []
+    engine.dispose()
+
+
+def test_migration_0003_fills_in_the_policy_of_old_verdicts(tmp_path: Path) -> None:
+    """Rows from before 0003 get the policy their verdict and approvals name: the verdict's
+    hash (else the hash the plan was started with) and the newest version with that hash."""
+    engine = make_engine(f"sqlite:///{tmp_path / 'old.db'}")
+    upgrade(engine, "0002")
+    values = {"t": "2026-12-01 10:00:00", "params": json.dumps({"policy_hash": "h0"}),
+              "params2": json.dumps({"policy_hash": "h2"}),
+              "result": json.dumps({"policy": {"passed": True,
+                                               "detail": {"policy_hash": "h1"}}})}
+    with engine.begin() as conn:
+        for sql in (
+            "INSERT INTO networks VALUES ('n', 'n', 'scenario', 'hotspot', 'x', 1, 1, 0, '[]', "
+            "'{}', :t, 't', NULL, NULL, NULL, NULL)",
+            "INSERT INTO policy_versions (id, created_at, created_by, policy_hash, files) "
+            "VALUES (1, :t, 'a', 'h1', '{}'), (2, :t, 'a', 'h2', '{}'), (3, :t, 'a', 'h1', '{}')",
+            "INSERT INTO plans (id, network_id, status, progress, stage, params, result, "
+            "cancel_requested, verdict_passed, provenance, owner, created_at, created_by, "
+            "updated_at, revision) VALUES ('p1', 'n', 'done', 1, 'done', :params, :result, 0, "
+            "1, '{}', '', :t, 't', :t, 2), ('p2', 'n', 'failed', 1, 'failed', :params2, NULL, "
+            "0, NULL, '{}', '', :t, 't', :t, 0)",
+            "INSERT INTO approvals (plan_id, approver, role, approved_at, comment, policy_hash) "
+            "VALUES ('p1', 'a', 'approver', :t, '', 'h1'), ('p1', 'b', 'admin', :t, '', 'h9')",
+        ):
+            conn.execute(text(sql), values)
+    upgrade(engine)
+    with engine.connect() as conn:
+        plans = conn.exec_driver_sql("SELECT id, verdict_policy_version, verdict_policy_hash "
+                                     "FROM plans ORDER BY id").fetchall()
+        assert [tuple(r) for r in plans] == [("p1", 3, "h1"), ("p2", 2, "h2")]
+        approvals = conn.exec_driver_sql("SELECT approver, policy_version FROM approvals "
+                                         "ORDER BY id").fetchall()
+        assert [tuple(r) for r in approvals] == [("a", 3), ("b", None)]
     engine.dispose()

@@ -249,3 +249,32 @@ def test_concurrent_plans_do_not_interfere(client: TestClient, hotspot_id: str) 
     with engine.connect() as conn:
         assert conn.exec_driver_sql("PRAGMA integrity_check").scalar() == "ok"
         assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+
+
+# --- no server paths --------------------------------------------------------------------------
+def _strings(doc: Any) -> list[str]:
+    if isinstance(doc, dict):
+        return [s for k, v in doc.items() for s in [str(k), *_strings(v)]]
+    if isinstance(doc, list):
+        return [s for v in doc for s in _strings(v)]
+    return [doc] if isinstance(doc, str) else []
+
+
+def test_no_server_paths_reach_a_viewer(client: TestClient, done_plan: dict[str, Any]) -> None:
+    """lp_file, policy_source (and rule files, model files) are names, never server paths,
+    in plans, their audit and provenance, the audit trail and a verify answer."""
+    pid = done_plan["id"]
+    data_dir = str(client.app.state.settings.data_dir.resolve())  # type: ignore[attr-defined]
+    repo = str(Path(__file__).resolve().parents[2])
+    bodies = {name: client.get(url, headers=auth("viewer")).json() for name, url in (
+        ("plan", f"/api/v1/plans/{pid}"), ("audit", f"/api/v1/plans/{pid}/audit"),
+        ("trail", f"/api/v1/audit?plan_id={pid}"), ("list", "/api/v1/plans"))}
+    status, bodies["verify"] = verify(client, pid, done_plan["result"]["actions"])
+    assert status == 200
+    res = bodies["plan"]["result"]
+    assert res["lp_file"] and "/" not in res["lp_file"] and res["lp_file"].endswith(".lp")
+    assert res["policy"]["detail"]["policy_source"] == "default"
+    assert bodies["audit"]["provenance"]["solver"]["lp_file"] == res["lp_file"]
+    for name, body in bodies.items():
+        leaks = [s for s in _strings(body) if data_dir in s or repo in s or s.startswith("/")]
+        assert not leaks, (name, leaks[:3])

@@ -27,15 +27,17 @@ from pathlib import Path
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from fastapi.testclient import TestClient
 from sqlalchemy import inspect, text
 
-from api.db.migrate import upgrade
+from api.db.migrate import alembic_config, upgrade
 from api.db.models import Base
 from api.db.session import dispose_engine, make_engine
 from api.main import create_app
 from api.settings import Settings, normalise_database_url
 from tests.api.conftest import QUICK_PLAN, auth, csv_bytes, make_settings, small_tables, wait_plan
+from tests.api.races import check_races, finished_plan, live_server, slow_edits
 from tests.ports import free_port
 
 psycopg = pytest.importorskip("psycopg", reason="psycopg[binary] is a dependency: make install")
@@ -212,8 +214,9 @@ def test_api_on_postgres_survives_a_restart(pg_server: PgServer, tmp_path: Path)
         with engine.connect() as conn:
             assert conn.dialect.name == "postgresql"
             assert compare_metadata(MigrationContext.configure(conn), Base.metadata) == []
+            head = ScriptDirectory.from_config(alembic_config(engine)).get_current_head()
             assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == \
-                "0001"
+                head
             types = {c["name"]: str(c["type"]) for c in inspect(conn).get_columns("plans")}
             assert types["created_at"] == "TIMESTAMP" and types["params"] == "JSON"
             tz = conn.execute(text("SELECT data_type FROM information_schema.columns WHERE "
@@ -255,6 +258,26 @@ def test_api_on_postgres_survives_a_restart(pg_server: PgServer, tmp_path: Path)
         listed = c.get("/api/v1/plans", headers=auth("viewer")).json()
         assert {p["id"] for p in listed["items"]} == {pid, again["id"]}
     dispose_engine(url)
+
+
+def test_edit_and_approve_exclude_each_other_on_postgres(pg_server: PgServer, tmp_path: Path,
+                                                        monkeypatch: pytest.MonkeyPatch
+                                                        ) -> None:
+    """The races of test_races.py on PostgreSQL (read committed: the conditional UPDATE of the
+    second writer waits for the first and then finds the revision changed)."""
+    with psycopg.connect(host="127.0.0.1", port=pg_server.port, user=PG_USER,
+                         dbname="postgres", autocommit=True) as conn:
+        conn.execute("CREATE DATABASE celltwin_races")
+    url = pg_server.url.rsplit("/", 1)[0] + "/celltwin_races"
+    settings = make_settings(tmp_path, database_url=url)
+    app = create_app(settings)
+    with live_server(app) as api:
+        plan = finished_plan(api)
+        engine = app.state.engine
+        check_races(engine, api, plan, tuple(i * 0.02 for i in range(7)))
+        slow_edits(monkeypatch, 0.5)
+        assert check_races(engine, api, plan, (0.15, 0.3)) == ["approved", "approved"]
+    dispose_engine(settings.db_url)
 
 
 @pytest.mark.parametrize(("given", "expected"), [

@@ -181,7 +181,8 @@ def test_compare_page_shows_deltas_charts_exports_and_approves(
     assert len(charts) == 2  # per-cell bars before/after, and the CDF of cell loads
     assert "xOffset" in charts[0] and "step-after" in charts[1]
     downloads = at.get("download_button")
-    assert len(downloads) == 3
+    assert len(downloads) == 2  # GeoJSON, CSV; the A1 policy only once approved
+    assert any("after approval" in c.value for c in at.caption)
     assert any(f"**Before** — peak {res['peak_before']:.3f}" in m.value for m in at.markdown)
     assert any(f"**After** — peak {res['peak_after']:.3f}" in m.value for m in at.markdown)
 
@@ -193,6 +194,8 @@ def test_compare_page_shows_deltas_charts_exports_and_approves(
     assert job["approved"] is True
     assert job["approvals"][-1]["comment"] == "ok from the UI test"
     assert job["approvals"][-1]["approver"] == "admin"
+    at.run()
+    assert len(at.get("download_button")) == 3
 
 
 def test_policies_page_validates_tests_and_refuses_a_broken_policy(

@@ -92,24 +92,35 @@ def export_and_approve(ctx: PageContext, job: dict[str, Any]) -> None:
     st.markdown("#### Export")
     cols = st.columns(len(EXPORTS))
     for col, (fmt, label, _media) in zip(cols, EXPORTS, strict=True):
+        if fmt == "a1" and not job.get("approved"):  # the API refuses it (409)
+            col.caption("A1 policy: after approval")
+            continue
         dl = attempt(lambda f=fmt: ctx.client.export_plan(job["id"], f), f"export {label}")
         if dl is not None:
             col.download_button(f"Download {label}", dl.content, file_name=dl.filename,
                                 mime=dl.media_type, key=f"dl_{fmt}")
     st.markdown("#### Approval")
     for a in job.get("approvals") or []:
-        st.success(f"approved by {a['approver']} ({a['role']}) at {a['approved_at']}: "
-                   f"{a.get('comment') or ''}")
+        text = (f"approved by {a['approver']} ({a['role']}) at {a['approved_at']}: "
+                f"{a.get('comment') or ''}")
+        if a.get("stale"):
+            st.warning(f"{text} (under another policy version: it no longer counts)")
+        else:
+            st.success(text)
     if not ctx.can("approver"):
         st.caption(f"Your token's role ({ctx.user.get('role') or 'unknown'}) cannot approve; "
                    "an approver or admin token can.")
         return
-    if job.get("policy_passed") is False:
-        st.warning("The policy gate denied this plan: it cannot be approved.")
+    current = job.get("policy_current") or {}
+    denied = current.get("status") == "denied"
+    if denied:
+        st.warning("The policy in force denies this plan ("
+                   + ", ".join(current.get("violations") or []) + "): it cannot be approved.")
     with st.form("approve"):
         comment = st.text_input("Comment", key="approve_comment")
-        if st.form_submit_button("Approve plan", disabled=job.get("policy_passed") is False):
-            out = attempt(lambda: ctx.client.approve_plan(job["id"], comment), "approval")
+        if st.form_submit_button("Approve plan", disabled=denied):
+            out = attempt(lambda: ctx.client.approve_plan(job["id"], comment,
+                                                          job.get("revision")), "approval")
             if out:
                 st.success("plan approved")
                 st.rerun()

@@ -96,12 +96,15 @@ def _stage(job: dict[str, Any]) -> str:
 
 def show_result(ctx: PageContext, net: dict[str, Any], job: dict[str, Any]) -> None:
     res = job.get("result") or {}
-    verdict = job.get("policy_passed")
+    current = job.get("policy_current") or {}
+    verdict = current.get("passed", job.get("policy_passed"))  # the policy in force
     st.subheader(f"Plan {job['id'][:8]}")
     st.markdown(f"{res.get('message', '')}  \n"
                 f"**{'verified' if res.get('verified') else 'NOT verified'}** by the twin after "
                 f"{res.get('iterations')} round(s), {res.get('what_ifs')} what-ifs; policy "
-                f"gate: **{ {True: 'passed', False: 'DENIED', None: 'not checked'}[verdict] }**")
+                f"gate: **{ {True: 'passed', False: 'DENIED', None: 'not checked'}[verdict] }**"
+                + (" (the policy in force, re-evaluated: the plan was checked under another "
+                   "policy version)" if current.get("stale") else ""))
     c = st.columns(4)
     pb, pa = res.get("peak_before"), res.get("peak_after")
     if pb is not None and pa is not None:
