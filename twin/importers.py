@@ -146,9 +146,9 @@ class ImportResult:
     skipped: dict[str, int] = field(default_factory=dict)
     merged_duplicates: int = 0
     link_radius_m: float | None = None
+    warnings: tuple[str, ...] = ()
     #: the ``traffic`` section of a JSON network document (:func:`twin.traffic_map.traffic_to_doc`)
     traffic_doc: dict[str, Any] | None = None
-    warnings: tuple[str, ...] = ()
 
     def summary(self) -> dict[str, Any]:
         net = self.network
