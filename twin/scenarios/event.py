@@ -95,6 +95,21 @@ def _crowd_centres(net: Network, kind: CrowdKind, isd_m: float, distance_m: floa
     r = np.hypot(cells["x_m"], cells["y_m"]).to_numpy()
     # a central site's sector, picked by the seed among the cells nearest the centre
     near = np.argsort(r, kind="stable")[:6]
+    if kind == "boresight":
+        # only sectors whose boresight point stays in their own cell: nearer to their mast
+        # than to any other (a boresight that points at a neighbouring mast would put the
+        # "crowd in front of this mast" under the neighbour's)
+        sites_xy = net.sites[["x_m", "y_m"]].to_numpy(float)
+        own = []
+        for j in near:
+            c = cells.iloc[j]
+            a = np.radians(float(c["azimuth_deg"]))
+            pt = np.array([float(c["x_m"]), float(c["y_m"])]) + distance_m * np.array(
+                [np.sin(a), np.cos(a)])
+            d = np.hypot(*(sites_xy - pt).T)
+            if np.sort(d)[1] > 1.2 * distance_m:
+                own.append(j)
+        near = np.array(own or near)
     i = int(rng.choice(near))
     cell = cells.iloc[i]
     az = np.radians(float(cell["azimuth_deg"]))
