@@ -16,7 +16,7 @@ import yaml
 from policies.errors import PolicyError, PolicyIssue
 
 #: Largest rule or case file, in characters (the shipped ones are under 5000).
-MAX_YAML_CHARS = 1_000_000
+MAX_YAML_CHARS = 500_000
 #: Deepest nesting of mappings/sequences (a GeoJSON zone in a rule is about 8 deep).
 MAX_YAML_DEPTH = 32
 
@@ -57,6 +57,57 @@ class _BoundedLoader(yaml.SafeLoader):
             self._depth -= 1
 
 
+def _scan(text: str) -> None:
+    """Refuse anchors, aliases and deep nesting from libyaml's event stream (its parser is a
+    state machine; its composer recurses in C and must not see a deep document)."""
+    scanner = yaml.CSafeLoader(text)
+    depth = 0
+    try:
+        while True:
+            try:
+                event = scanner.get_event()
+            except yaml.MarkedYAMLError as exc:
+                # libyaml's own flow-depth limit (1000) can trip while it scans ahead.
+                if "nesting depth" not in str(exc.problem):
+                    raise
+                raise yaml.composer.ComposerError(
+                    None, None, f"nested more than {MAX_YAML_DEPTH} levels deep (limit "
+                    "MAX_YAML_DEPTH)", exc.problem_mark) from None
+            if event is None or isinstance(event, yaml.StreamEndEvent):
+                return
+            if isinstance(event, yaml.AliasEvent):
+                raise yaml.composer.ComposerError(
+                    None, None, f"alias *{event.anchor} is not allowed in a policy file; write "
+                    "the value out", event.start_mark)
+            anchor = getattr(event, "anchor", None)
+            if anchor is not None:
+                raise yaml.composer.ComposerError(
+                    None, None, f"anchor &{anchor} is not allowed in a policy file (aliases are "
+                    "refused); write the value out", event.start_mark)
+            if isinstance(event, yaml.CollectionEndEvent):
+                depth -= 1
+                continue
+            # A scalar sits one level below its collection, as in _BoundedLoader.
+            if depth + 1 > MAX_YAML_DEPTH:
+                raise yaml.composer.ComposerError(
+                    None, None, f"nested more than {MAX_YAML_DEPTH} levels deep (limit "
+                    "MAX_YAML_DEPTH)", event.start_mark)
+            if isinstance(event, yaml.CollectionStartEvent):
+                depth += 1
+    finally:
+        scanner.dispose()
+
+
+def _loader(text: str) -> Any:
+    """A safe loader of ``text`` that never sees an anchor, an alias or deep nesting:
+    libyaml's (five times faster: 200 000 characters of flow list took 1.7 s in pure
+    Python) after :func:`_scan`, else the pure-Python :class:`_BoundedLoader`."""
+    if not getattr(yaml, "__with_libyaml__", False):
+        return _BoundedLoader(text)
+    _scan(text)
+    return yaml.CSafeLoader(text)
+
+
 def load_yaml(text: str, file: str) -> tuple[Any, yaml.Node | None]:
     """Parse one YAML document safely; returns (data, root node).
 
@@ -67,11 +118,13 @@ def load_yaml(text: str, file: str) -> tuple[Any, yaml.Node | None]:
     if len(text) > MAX_YAML_CHARS:
         raise PolicyError(PolicyIssue(file, 0, f"the file has {len(text):,} characters, more "
                                       f"than {MAX_YAML_CHARS:,} (limit MAX_YAML_CHARS)"))
-    try:  # the reader rejects control characters already when the loader is built
-        loader = _BoundedLoader(text)
+    try:  # the reader rejects control characters already when it is built
+        yaml.reader.Reader(text)
     except yaml.YAMLError as exc:
         raise PolicyError(PolicyIssue(file, 0, f"not valid YAML: {exc}")) from exc
+    loader = None
     try:
+        loader = _loader(text)
         node = loader.get_single_node()
         data = loader.construct_document(node) if node is not None else None
     except yaml.MarkedYAMLError as exc:
@@ -82,7 +135,8 @@ def load_yaml(text: str, file: str) -> tuple[Any, yaml.Node | None]:
     except yaml.YAMLError as exc:
         raise PolicyError(PolicyIssue(file, 0, f"not valid YAML: {exc}")) from exc
     finally:
-        loader.dispose()
+        if loader is not None:
+            loader.dispose()
     if node is not None:
         _check_duplicate_keys(node, file)
     return data, node
