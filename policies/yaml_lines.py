@@ -21,45 +21,50 @@ MAX_YAML_CHARS = 500_000
 MAX_YAML_DEPTH = 32
 
 
-class _BoundedLoader(yaml.SafeLoader):
-    """SafeLoader without anchors and aliases and with bounded nesting.
+def _refuse(event: yaml.Event, depth: int) -> None:
+    """Raise a ComposerError at ``event`` if it is an alias or has an anchor, or if a node
+    there would be deeper than :data:`MAX_YAML_DEPTH` (``depth``: the node's level, 1-based).
 
     An alias makes the constructed data a graph: nine nested aliases of ten items each expand
     to 10^9 values from 459 bytes (the "billion laughs"), and every later walk of the data
     pays for the expansion. Rule files have no use for them, so ``&name`` and ``*name`` are
-    refused where they are written. The composer recurses per level, so nesting is bounded
-    before Python's recursion limit is reached.
+    refused where they are written. Composers recurse per level, so nesting is bounded
+    before Python's recursion limit (or the C stack) is reached.
     """
+    if isinstance(event, yaml.AliasEvent):
+        raise yaml.composer.ComposerError(
+            None, None, f"alias *{event.anchor} is not allowed in a policy file; write the "
+            "value out", event.start_mark)
+    anchor = getattr(event, "anchor", None)
+    if anchor is not None:
+        raise yaml.composer.ComposerError(
+            None, None, f"anchor &{anchor} is not allowed in a policy file (aliases are "
+            "refused); write the value out", event.start_mark)
+    if depth > MAX_YAML_DEPTH:
+        raise yaml.composer.ComposerError(
+            None, None, f"nested more than {MAX_YAML_DEPTH} levels deep (limit "
+            "MAX_YAML_DEPTH)", event.start_mark)
+
+
+class _BoundedLoader(yaml.SafeLoader):
+    """PyYAML's pure-Python SafeLoader with :func:`_refuse` before every node."""
 
     def __init__(self, stream: str) -> None:
         super().__init__(stream)
         self._depth = 0
 
     def compose_node(self, parent: yaml.Node | None, index: Any) -> yaml.Node | None:
-        event = self.peek_event()
-        if isinstance(event, yaml.AliasEvent):
-            raise yaml.composer.ComposerError(
-                None, None, f"alias *{event.anchor} is not allowed in a policy file; write "
-                "the value out", event.start_mark)
-        anchor = getattr(event, "anchor", None)
-        if anchor is not None:
-            raise yaml.composer.ComposerError(
-                None, None, f"anchor &{anchor} is not allowed in a policy file (aliases are "
-                "refused); write the value out", event.start_mark)
         self._depth += 1
         try:
-            if self._depth > MAX_YAML_DEPTH:
-                raise yaml.composer.ComposerError(
-                    None, None, f"nested more than {MAX_YAML_DEPTH} levels deep (limit "
-                    "MAX_YAML_DEPTH)", event.start_mark)
+            _refuse(self.peek_event(), self._depth)
             return super().compose_node(parent, index)  # type: ignore[no-any-return]
         finally:
             self._depth -= 1
 
 
 def _scan(text: str) -> None:
-    """Refuse anchors, aliases and deep nesting from libyaml's event stream (its parser is a
-    state machine; its composer recurses in C and must not see a deep document)."""
+    """:func:`_refuse` over libyaml's event stream (its parser is a state machine; its
+    composer recurses in C and must not see a deep document)."""
     scanner = yaml.CSafeLoader(text)
     depth = 0
     try:
@@ -75,23 +80,11 @@ def _scan(text: str) -> None:
                     "MAX_YAML_DEPTH)", exc.problem_mark) from None
             if event is None or isinstance(event, yaml.StreamEndEvent):
                 return
-            if isinstance(event, yaml.AliasEvent):
-                raise yaml.composer.ComposerError(
-                    None, None, f"alias *{event.anchor} is not allowed in a policy file; write "
-                    "the value out", event.start_mark)
-            anchor = getattr(event, "anchor", None)
-            if anchor is not None:
-                raise yaml.composer.ComposerError(
-                    None, None, f"anchor &{anchor} is not allowed in a policy file (aliases are "
-                    "refused); write the value out", event.start_mark)
             if isinstance(event, yaml.CollectionEndEvent):
                 depth -= 1
                 continue
-            # A scalar sits one level below its collection, as in _BoundedLoader.
-            if depth + 1 > MAX_YAML_DEPTH:
-                raise yaml.composer.ComposerError(
-                    None, None, f"nested more than {MAX_YAML_DEPTH} levels deep (limit "
-                    "MAX_YAML_DEPTH)", event.start_mark)
+            if isinstance(event, yaml.NodeEvent):  # scalars, aliases, collection starts
+                _refuse(event, depth + 1)
             if isinstance(event, yaml.CollectionStartEvent):
                 depth += 1
     finally:

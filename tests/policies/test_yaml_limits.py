@@ -35,7 +35,7 @@ def test_alias_bomb_is_refused_at_once():
     assert len(text) < 600
     t0 = time.perf_counter()
     line, msg = issue_of(text)
-    assert time.perf_counter() - t0 < 0.5
+    assert time.perf_counter() - t0 < 2.0  # minutes before
     assert line == 2 and "anchor &l0 is not allowed" in msg
 
 
@@ -114,7 +114,7 @@ def test_large_files_parse_in_bounded_time():
     t0 = time.perf_counter()
     with pytest.raises(PolicyError) as e:
         policy_from_texts({"a.yaml": flat})
-    assert time.perf_counter() - t0 < 3.0  # about 1 s here with libyaml
+    assert time.perf_counter() - t0 < 10.0  # about 1 s with libyaml on an idle machine
     assert len(e.value.issues) <= 51 and "more problems" in e.value.issues[-1].message
 
 
