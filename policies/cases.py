@@ -38,6 +38,7 @@ from policies.engine import (
     COSTS_CONSISTENT,
     PLAN_VALID,
     PolicySet,
+    check_total_size,
     load_policy,
     resolve_policy_path,
     rule_files,
@@ -197,6 +198,8 @@ def run_policy_cases(path: str | Path | None = None) -> CaseReport:
               if f.name.removesuffix(CASES_SUFFIX) + ".yaml" not in rule_names]
     if issues:
         raise PolicyError(issues)
+    check_total_size([f.read_text(encoding="utf-8") for f in files], str(folder),
+                     "case files")
     denied_somewhere: set[str] = set()
     for f in files:
         results = run_case_file(policy, f)

@@ -28,6 +28,9 @@ from policies.errors import PolicyError, PolicyIssue
 from policies.rules import RULE_MODELS, RULE_TYPES, RuleBase
 from policies.yaml_lines import line_of, load_yaml
 
+#: Problems spelled out per file (a list of 66 000 bad rules has 66 000).
+MAX_ISSUES = 50
+
 Rule = Annotated[Union[tuple(RULE_MODELS)], Field(discriminator="kind")]  # noqa: UP007
 
 
@@ -78,9 +81,11 @@ def _rule_nodes(node: yaml.Node | None) -> list[yaml.Node]:
 
 def pydantic_issues(exc: pydantic.ValidationError, data: Any, node: yaml.Node | None,
                     file: str, root: type[BaseModel]) -> list[PolicyIssue]:
-    """Turn pydantic's errors into ``file:line`` issues with plain-language messages."""
+    """Turn pydantic's errors into ``file:line`` issues with plain-language messages (the
+    first :data:`MAX_ISSUES` of them, then one issue counting the rest)."""
     issues = []
-    for err in exc.errors(include_url=False):
+    errors = exc.errors(include_url=False)
+    for err in errors[:MAX_ISSUES]:
         loc = tuple(err.get("loc", ()))
         etype = err.get("type", "")
         line = line_of(node, loc, key_line=etype == "extra_forbidden")
@@ -108,6 +113,9 @@ def pydantic_issues(exc: pydantic.ValidationError, data: Any, node: yaml.Node | 
             shown_txt = "" if isinstance(shown, dict | list) else f" (got {shown!r})"
             msg = f"{field}: {msg}{shown_txt}"
         issues.append(PolicyIssue(file, line, prefix + msg))
+    if len(errors) > MAX_ISSUES:
+        issues.append(PolicyIssue(file, issues[-1].line, f"... and {len(errors) - MAX_ISSUES} "
+                                  "more problems in this file"))
     return issues
 
 

@@ -20,7 +20,7 @@ DEEP = "rules: " + "[" * 2000 + "]" * 2000
 def test_validate_refuses_bombs_quickly(client: TestClient, text: str, needle: str) -> None:
     t0 = time.perf_counter()
     r = client.post("/api/v1/policies/validate", json={"yaml": text}, headers=auth("planner"))
-    assert time.perf_counter() - t0 < 2.0
+    assert time.perf_counter() - t0 < 5.0
     assert r.status_code == 200, r.text
     body = r.json()
     assert body["valid"] is False
@@ -35,6 +35,6 @@ def test_policy_test_refuses_bombs_quickly(client: TestClient, file: str, text: 
     files = {"budget.yaml": "rules: []\n", file: text}
     t0 = time.perf_counter()
     r = client.post("/api/v1/policies/test", json={"files": files}, headers=auth("viewer"))
-    assert time.perf_counter() - t0 < 2.0
+    assert time.perf_counter() - t0 < 5.0
     assert r.status_code == 422, r.text
     assert needle in r.json()["detail"] and file in r.json()["detail"]

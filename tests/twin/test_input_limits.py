@@ -121,7 +121,7 @@ def test_parquet_row_bomb_is_refused_from_its_footer(tmp_path):
     t0 = time.perf_counter()
     with pytest.raises(InputTooLargeError, match="MAX_TABLE_ROWS") as e:
         read_measurements(p)
-    assert time.perf_counter() - t0 < 1.0  # the footer only, not 2 M rows
+    assert time.perf_counter() - t0 < 3.0  # the footer only, not 2 M rows
     assert f"{MAX_TABLE_ROWS:,} rows" in str(e.value)
     with pytest.raises(InputTooLargeError, match="MAX_TABLE_ROWS"):
         read_table_file(p, "cells")
@@ -166,7 +166,7 @@ def test_distinct_odd_timestamps_are_bounded():
     t0 = time.perf_counter()
     with pytest.raises(ValidationError, match="MAX_ODD_TIMESTAMPS") as e:
         validate_measurements(df)
-    assert time.perf_counter() - t0 < 1.0 and e.value.column == "timestamp"
+    assert time.perf_counter() - t0 < 3.0 and e.value.column == "timestamp"
     # Repeated odd timestamps (every cell at the same periods) are parsed once each.
     df = pd.DataFrame({"cell_id": [f"C{i % 500}" for i in range(n)], "RRU.PrbTotDl": 50.0,
                        "timestamp": [f"0{1 + i // 500 % 9}/03/2026 {i // 500 % 24:02d}:15"
