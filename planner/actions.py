@@ -33,6 +33,9 @@ SMALL_CELL_DEFAULTS: dict[str, Any] = {
 }
 
 
+SMALL_CELL_PREFIX = "SC-"
+
+
 class _Action(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
     rationale: str = Field("", max_length=RATIONALE_MAX,
@@ -68,10 +71,12 @@ class AddSmallCell(_Action):
         return (self.candidate_id, "site")
 
     def new_site_id(self) -> str:
-        return f"SC-{self.candidate_id}"
+        # a candidate list that already names its sites "SC-..." keeps their names
+        cid = self.candidate_id
+        return cid if cid.upper().startswith(SMALL_CELL_PREFIX) else SMALL_CELL_PREFIX + cid
 
     def new_cell_id(self) -> str:
-        return f"SC-{self.candidate_id}-1"
+        return f"{self.new_site_id()}-1"
 
 
 class SplitSector(_CellAction):

@@ -48,13 +48,15 @@ def target_id(action: Any) -> str:
 
 
 def new_site_id(candidate_id: str) -> str:
-    """Site id of a small cell added at a candidate (as ``planner.actions.AddSmallCell``)."""
-    return f"SC-{candidate_id}"
+    """Site id of a small cell added at a candidate (as ``planner.actions.AddSmallCell``:
+    ``SC-`` before the candidate's id unless it already starts so)."""
+    return candidate_id if candidate_id.upper().startswith("SC-") else f"SC-{candidate_id}"
 
 
 def action_site_id(action: Any, network: Network) -> str:
     """The site an action spends money on: the target cell's site, or the new site."""
     cell = target_cell(action)
     if cell is None:
-        return new_site_id(str(action.candidate_id))
+        own = getattr(action, "new_site_id", None)  # the action's own rule, when it has one
+        return str(own()) if callable(own) else new_site_id(str(action.candidate_id))
     return str(network.cells.loc[network.cell_index(cell), "site_id"])

@@ -19,9 +19,12 @@ class ValidationError(CelltwinError, ValueError):
         self.table = table
         self.row = row
         self.column = column
+        #: every problem found when a check reports several (see twin.schema.combined)
+        self.problems: list[str] = []
         where = table
         if row is not None:
-            where += f", row {row}"
+            # a row labelled as a file shows it ("line 5 of cells.csv") reads as it is
+            where += f", {row}" if str(row).startswith(("line ", "row ")) else f", row {row}"
         if column is not None:
             where += f", column '{column}'"
         super().__init__(f"{where}: {message}")

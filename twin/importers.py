@@ -53,6 +53,7 @@ from :mod:`twin.schema` (table, row, column). Sizes are bounded by :mod:`twin.in
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -165,9 +166,23 @@ def _is_parquet(path: Path) -> bool:
     return path.suffix.lower() in (".parquet", ".pq")
 
 
+def csv_dialect(path: Path) -> tuple[str, str]:
+    """The field separator and decimal mark of a CSV file, from its header line: ``,`` and
+    ``.``, or ``;`` and ``,`` (what Excel writes in German or Italian settings), or a tab."""
+    with path.open("rb") as f:
+        head = f.readline(64 * 1024).decode("utf-8", errors="replace")
+    counts = {sep: head.count(sep) for sep in (",", ";", "\t")}
+    sep = max(counts, key=lambda k: counts[k]) if any(counts.values()) else ","
+    if sep == ";":
+        return ";", ","
+    return sep, "."
+
+
 def read_table_file(path: str | Path, what: str, dtype: Mapping[str, Any] | None = None
                     ) -> pd.DataFrame:
-    """Read one CSV or Parquet file; raises InputFileError naming the path if it cannot."""
+    """Read one CSV or Parquet file; raises InputFileError naming the path if it cannot. The
+    CSV separator (comma, semicolon with decimal commas, or tab) is taken from the header line
+    (:func:`csv_dialect`)."""
     p = Path(path)
     if not p.is_file():
         raise InputFileError(f"{what} file {str(p)!r} not found")
@@ -178,9 +193,11 @@ def read_table_file(path: str | Path, what: str, dtype: Mapping[str, Any] | None
         if _is_parquet(p):
             df = pd.read_parquet(p)
         else:
+            sep, decimal = csv_dialect(p)
             # Ids are text: keep "007" and "NA" as written; only empty fields are missing.
             df = pd.read_csv(p, dtype=dict(dtype) if dtype else None, keep_default_na=False,
-                             na_values=[""], nrows=input_limits.MAX_TABLE_ROWS + 1)
+                             na_values=[""], nrows=input_limits.MAX_TABLE_ROWS + 1, sep=sep,
+                             decimal=decimal)
     except pd.errors.EmptyDataError as exc:
         raise InputFileError(f"{what} file {str(p)!r} is empty; expected a {kind} table with "
                              "a header line") from exc
@@ -198,6 +215,38 @@ def _relabel(exc: ValidationError, parquet: bool) -> ValidationError:
         row = f"{int(str(row))} (file line {int(str(row)) + 2})"
     msg = str(exc).split(": ", 1)[1] if ": " in str(exc) else str(exc)
     return ValidationError(exc.table, msg, row, exc.column)
+
+
+_ROW = re.compile(r"^(\d+)(.*)$")
+
+
+def file_lines(exc: ValidationError, files: Mapping[str, Path | None]) -> ValidationError:
+    """A table error with rows as a spreadsheet shows them: the file's line (header = line 1)
+    and the file's name, for CSV tables (Parquet has no lines: its 1-based row)."""
+    path = files.get(exc.table)
+    if path is None:
+        return exc
+
+    def label(row: Any) -> Any:
+        m = _ROW.match(str(row)) if row is not None else None
+        if m is None:
+            return row
+        pos = int(m.group(1))
+        where = f"row {pos + 1}" if _is_parquet(path) else f"line {pos + 2}"
+        return f"{where} of {path.name!r}{m.group(2)}"
+
+    def relabel_text(text: str) -> str:
+        m = re.match(rf"^{re.escape(exc.table)}, row (\d+)", text)
+        if m is None:
+            return text
+        return f"{exc.table}, {label(m.group(1))}" + text[m.end():]
+
+    msg = str(exc).split(": ", 1)[1] if ": " in str(exc) else str(exc)
+    msg = re.sub(rf"{re.escape(exc.table)}, row (\d+)",
+                 lambda m: f"{exc.table}, {label(m.group(1))}", msg)
+    out = ValidationError(exc.table, msg, label(exc.row), exc.column)
+    out.problems = [relabel_text(t) for t in exc.problems]
+    return out
 
 
 # --- OpenCelliD ------------------------------------------------------------------------------
@@ -592,7 +641,12 @@ def read_tables(path: str | Path, cells_path: str | Path | None = None,
     cands = None if candidates_path is None else read_table_file(candidates_path, "candidates",
                                                                  _TEXT)
     check_network_size(len(cells), 0 if cands is None else len(cands), f"network {str(p)!r}")
-    net = Network.from_tables(sites, cells, cands, name=p.stem)
+    files = {"sites": Path(path), "cells": Path(cells_path), "candidates":
+             None if candidates_path is None else Path(candidates_path)}
+    try:
+        net = Network.from_tables(sites, cells, cands, name=p.stem)
+    except ValidationError as exc:
+        raise file_lines(exc, files) from None
     return _with_estimated_note(net)
 
 

@@ -69,25 +69,41 @@ def _row_label(df: pd.DataFrame, schema: TableSchema, pos: int) -> str:
     return str(pos)
 
 
+MAX_PROBLEMS = 20
+
+
+def _fail(schema: TableSchema, df: pd.DataFrame, mask: np.ndarray, col: str,
+          message: str) -> ValidationError:
+    """The error of a check that ``mask`` rows fail: names the first and counts the others."""
+    bad = np.flatnonzero(mask)
+    more = f" (and {bad.size - 1} more rows)" if bad.size > 1 else ""
+    return ValidationError(schema.name, message + more, _row_label(df, schema, int(bad[0])), col)
+
+
+def _shown(v: Any) -> str:
+    """A cell value as a user wrote it (numpy scalars without their type names)."""
+    return repr(v) if isinstance(v, str) else str(v.item() if isinstance(v, np.generic) else v)
+
+
 def _coerce(df: pd.DataFrame, schema: TableSchema, col: Column) -> pd.Series:
     raw = df[col.name]
     if col.kind == "str":
         bad = raw.map(lambda v: not isinstance(v, str) and not (isinstance(v, (int, np.integer))))
         if bad.any():
             pos = int(np.flatnonzero(bad.to_numpy())[0])
-            raise ValidationError(schema.name, f"expected text, got {raw.iloc[pos]!r}",
-                                  _row_label(df, schema, pos), col.name)
+            raise _fail(schema, df, bad.to_numpy(), col.name,
+                        f"expected text, got {raw.iloc[pos]!r}")
         out = raw.astype(str)
         empty = (out.str.strip() == "").to_numpy()
         if empty.any():
             pos = int(np.flatnonzero(empty)[0])
-            raise ValidationError(schema.name, "empty text is not allowed",
-                                  _row_label(df, schema, pos), col.name)
+            raise _fail(schema, df, (empty), col.name,
+                        "empty text is not allowed")
         too_long = (out.str.len() > col.max_length).to_numpy()
         if too_long.any():
             pos = int(np.flatnonzero(too_long)[0])
-            raise ValidationError(schema.name, f"text longer than {col.max_length} characters",
-                                  _row_label(df, schema, pos), col.name)
+            raise _fail(schema, df, (too_long), col.name,
+                        f"text longer than {col.max_length} characters")
         return out
     if col.kind == "bool":
         mapping = {True: True, False: False, "true": True, "false": False, "1": True, "0": False,
@@ -96,45 +112,61 @@ def _coerce(df: pd.DataFrame, schema: TableSchema, col: Column) -> pd.Series:
         bad = mapped.isna().to_numpy()
         if bad.any():
             pos = int(np.flatnonzero(bad)[0])
-            raise ValidationError(schema.name, f"expected true/false, got {raw.iloc[pos]!r}",
-                                  _row_label(df, schema, pos), col.name)
+            raise _fail(schema, df, (bad), col.name,
+                        f"expected true/false, got {raw.iloc[pos]!r}")
         return mapped.astype(bool)
     numeric = pd.to_numeric(raw, errors="coerce")
     bad = numeric.isna().to_numpy() & ~raw.isna().to_numpy()
     if bad.any():
         pos = int(np.flatnonzero(bad)[0])
-        raise ValidationError(schema.name, f"expected a number, got {raw.iloc[pos]!r}",
-                              _row_label(df, schema, pos), col.name)
+        raise _fail(schema, df, (bad), col.name,
+                    f"expected a number, got {raw.iloc[pos]!r}")
     values = numeric.to_numpy(dtype=float)
     nan = ~np.isfinite(values)
     if col.nullable:
         nan &= ~np.isnan(values)  # NaN = not given; infinities are still errors
     if nan.any():
         pos = int(np.flatnonzero(nan)[0])
-        raise ValidationError(schema.name, f"missing or non-finite value ({raw.iloc[pos]!r}); "
-                              "every row needs a finite number here", _row_label(df, schema, pos),
-                              col.name)
+        raise _fail(schema, df, (nan), col.name,
+                    f"missing or non-finite value ({_shown(raw.iloc[pos])}); "
+                    "every row needs a finite number here")
     if col.min is not None:
         low = values < col.min  # NaN compares False, so a nullable blank passes
         if low.any():
             pos = int(np.flatnonzero(low)[0])
-            raise ValidationError(schema.name, f"{values[pos]:g} is below the minimum {col.min:g}",
-                                  _row_label(df, schema, pos), col.name)
+            raise _fail(schema, df, low, col.name,
+                        f"{values[pos]:g} is below the minimum {col.min:g}")
     if col.max is not None:
         high = values >= col.max if col.max_exclusive else values > col.max
         if high.any():
             pos = int(np.flatnonzero(high)[0])
             bound = f"below {col.max:g}" if col.max_exclusive else f"at most {col.max:g}"
-            raise ValidationError(schema.name, f"{values[pos]:g} is out of range (must be {bound})",
-                                  _row_label(df, schema, pos), col.name)
+            raise _fail(schema, df, high, col.name,
+                        f"{values[pos]:g} is out of range (must be {bound})")
     if col.kind == "int":
         frac = np.isfinite(values) & (values != np.round(values))
         if frac.any():
             pos = int(np.flatnonzero(frac)[0])
-            raise ValidationError(schema.name, f"expected a whole number, got {values[pos]:g}",
-                                  _row_label(df, schema, pos), col.name)
+            raise _fail(schema, df, (frac), col.name,
+                        f"expected a whole number, got {values[pos]:g}")
         return pd.Series(values.astype(np.int64), index=raw.index)
     return pd.Series(values, index=raw.index)
+
+
+def combined(problems: Sequence[ValidationError]) -> ValidationError:
+    """One error for several problems of a table: the first names its row and column (as a
+    single problem would), the message lists the others (at most :data:`MAX_PROBLEMS`)."""
+    first = problems[0]
+    if len(problems) == 1:
+        return first
+    msg = str(first).split(": ", 1)[1] if ": " in str(first) else str(first)
+    shown = [str(p) for p in problems[1:MAX_PROBLEMS]]
+    more = len(problems) - 1 - len(shown)
+    err = ValidationError(first.table, f"{msg}; {len(problems) - 1} more problem(s): "
+                          + "; ".join(shown) + (f"; and {more} more" if more > 0 else ""),
+                          first.row, first.column)
+    err.problems = [str(p) for p in problems]
+    return err
 
 
 def validate(df: pd.DataFrame, schema: TableSchema,
@@ -169,16 +201,23 @@ def validate(df: pd.DataFrame, schema: TableSchema,
             src[col.name] = fill
         elif not col.required:
             src[col.name] = src[col.name].where(src[col.name].notna(), fill)
+    problems: list[ValidationError] = []
     for col in schema.columns:
-        series = _coerce(src, schema, col)
-        if col.allowed is not None:
-            bad = ~series.isin(col.allowed).to_numpy()
-            if bad.any():
-                pos = int(np.flatnonzero(bad)[0])
-                raise ValidationError(
-                    schema.name, f"{series.iloc[pos]!r} is not one of {list(col.allowed)}",
-                    _row_label(src, schema, pos), col.name)
+        try:
+            series = _coerce(src, schema, col)
+            if col.allowed is not None:
+                bad = ~series.isin(col.allowed).to_numpy()
+                if bad.any():
+                    pos = int(np.flatnonzero(bad)[0])
+                    raise _fail(schema, src, bad, col.name,
+                                f"{series.iloc[pos]!r} is not one of {list(col.allowed)}")
+        except ValidationError as exc:
+            # every column is checked, so one upload shows all of its problems at once
+            problems.append(exc)
+            continue
         out[col.name] = series
+    if problems:
+        raise combined(problems)
     if schema.allow_extra:
         for c in extra:
             out[c] = src[c]

@@ -78,8 +78,11 @@ def upload_network(
         except CelltwinError as exc:
             # Content over a documented limit (rows, decompressed size) is "too large".
             status = 413 if isinstance(exc, InputTooLargeError) else 422
+            problems = [upload_message(t, paths, uploads)
+                        for t in getattr(exc, "problems", [])]
             raise ApiError(status, upload_message(str(exc), paths, uploads),
-                           error=type(exc).__name__) from exc
+                           error=type(exc).__name__,
+                           **({"problems": problems} if problems else {})) from exc
     extra = {"import": up.import_summary}
     row = crud.add_network(db, up.scenario, user, "upload", up.scenario.network.name,
                            extra_summary=extra)

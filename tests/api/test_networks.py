@@ -134,7 +134,10 @@ def _bad_column() -> bytes:
 
 
 @pytest.mark.parametrize(("files", "needles"), [
-    ({"cells": ("cells.csv", _bad_nan())}, ["row 3", "tx_power_dbm"]),
+    # row 3 of the table is line 5 of the file a spreadsheet shows (header = line 1), in the
+    # file the user sent
+    ({"cells": ("my cells.csv", _bad_nan())},
+     ["line 5 of 'my cells.csv' (form field 'cells')", "tx_power_dbm", "(nan)"]),
     ({"cells": ("cells.csv", _bad_column())}, ["unknown column", "colour"]),
     ({"cells": ("cells.csv", b'cell_id,site_id\n"S01-1,S01\n')}, ["cells.csv", "CSV"]),
     ({"cells": ("cells.csv", b"")}, ["empty"]),
@@ -293,3 +296,17 @@ def test_network_over_the_cell_limit_is_413(client: TestClient) -> None:
     status, body = upload(client, {"network": ("big.csv", text.encode())})
     assert status == 413, body
     assert "MAX_NETWORK_CELLS" in body["detail"] and f"{n:,} cells" in body["detail"]
+
+
+def test_an_upload_with_several_problems_lists_them_all(client: TestClient) -> None:
+    sites, cells = small_tables()
+    cells.loc[2, "azimuth_deg"] = 400.0
+    cells.loc[4, "height_m"] = -3.0
+    status, body = upload(client, {**tables_files(sites, cells),
+                                   "cells": ("cells (v2).csv", csv_bytes(cells))})
+    assert status == 422, body
+    assert body["problems"] == [
+        f"cells, line 4 of 'cells (v2).csv' (form field 'cells') (cell_id={cells.loc[2, 'cell_id']!r}), "
+        "column 'azimuth_deg': 400 is out of range (must be below 360)",
+        f"cells, line 6 of 'cells (v2).csv' (form field 'cells') (cell_id={cells.loc[4, 'cell_id']!r}), "
+        "column 'height_m': -3 is below the minimum 1"]

@@ -87,3 +87,14 @@ def test_price_reads_the_catalogue(case: PlanCase):
     row = action_to_json(SplitSector(cell_id="S01-1", rationale="why"), split)
     assert row["kind"] == "split_sector" and row["targets"] == ["S01-1"]
     assert row["cost"] == split.total_eur and row["rationale"] == "why"
+
+
+def test_small_cells_at_candidates_already_named_sc_keep_one_prefix() -> None:
+    from planner.actions import AddSmallCell
+    from policies.kinds import new_site_id
+
+    a = AddSmallCell(candidate_id="SC-017")
+    assert a.new_site_id() == "SC-017" and a.new_cell_id() == "SC-017-1"
+    b = AddSmallCell(candidate_id="C01")
+    assert b.new_site_id() == "SC-C01" and b.new_cell_id() == "SC-C01-1"
+    assert new_site_id("SC-017") == a.new_site_id() and new_site_id("C01") == b.new_site_id()

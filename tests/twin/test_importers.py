@@ -367,3 +367,28 @@ def test_cli_errors_are_one_line(tmp_path, capsys):
     assert not (tmp_path / "x.json").exists()  # nothing half-written
     assert main(["twin", "--network", str(MUNICH), "--scenario", "hotspot"]) == 2
     assert "not both" in capsys.readouterr().err
+
+
+def test_semicolon_csv_with_decimal_commas_and_every_problem_at_once(tmp_path) -> None:
+    """The German/Italian Excel default (';' and decimal commas) reads as it is; a table with
+    several problems names them all, at the file lines a spreadsheet shows."""
+    from twin.importers import read_tables
+
+    (tmp_path / "sites.csv").write_text("site_id;x_m;y_m\nA;0;0\nB;400,5;0\n")
+    (tmp_path / "cells.csv").write_text(
+        "cell_id;site_id;azimuth_deg;tx_power_dbm;fc_ghz;bandwidth_mhz;n_prb;height_m\n"
+        "A-1;A;0;46;1,8;20;100;25\nB-1;B;120;46;1,8;20;100;25,5\n")
+    net = read_tables(tmp_path / "sites.csv", tmp_path / "cells.csv")
+    assert net.sites["x_m"].tolist() == [0.0, 400.5]
+    assert net.cells["fc_ghz"].tolist() == [1.8, 1.8] and net.cells["height_m"].iloc[1] == 25.5
+    (tmp_path / "bad.csv").write_text(
+        "cell_id,site_id,azimuth_deg,tx_power_dbm,fc_ghz,bandwidth_mhz,n_prb,height_m\n"
+        "A-1,A,0,46,1.8,20,100,25\nA-2,A,400,46,1.8,20,100,25\nB-1,B,120,99,1.8,20,100,x\n")
+    (tmp_path / "s2.csv").write_text("site_id,x_m,y_m\nA,0,0\nB,400,0\n")
+    with pytest.raises(ValidationError) as e:
+        read_tables(tmp_path / "s2.csv", tmp_path / "bad.csv")
+    msg = str(e.value)
+    assert msg.startswith("cells, line 3 of 'bad.csv' (cell_id='A-2'), column 'azimuth_deg'")
+    assert len(e.value.problems) == 3
+    assert "line 4 of 'bad.csv' (cell_id='B-1'), column 'tx_power_dbm'" in msg
+    assert "line 4 of 'bad.csv' (cell_id='B-1'), column 'height_m'" in msg
