@@ -10,6 +10,8 @@ from typing import Any
 #: Longest ``detail`` of an error answer and CLI error line, and longest other string in it.
 MAX_DETAIL = 2000
 MAX_FIELD = 500
+#: Most entries of a list in an error answer (``issues``, ``violations``).
+MAX_ITEMS = 100
 
 
 def clip(text: str, limit: int = MAX_DETAIL) -> str:
@@ -21,11 +23,12 @@ def clip(text: str, limit: int = MAX_DETAIL) -> str:
 
 
 def clip_strings(doc: Any, limit: int = MAX_FIELD) -> Any:
-    """``doc`` (JSON) with every string, key or value, clipped to ``limit``."""
+    """``doc`` (JSON) with every string, key or value, clipped to ``limit``, and every list
+    to its first :data:`MAX_ITEMS` entries."""
     if isinstance(doc, str):
         return clip(doc, limit)
     if isinstance(doc, dict):
         return {clip(str(k), limit): clip_strings(v, limit) for k, v in doc.items()}
     if isinstance(doc, list | tuple):
-        return [clip_strings(v, limit) for v in doc]
+        return [clip_strings(v, limit) for v in doc[:MAX_ITEMS]]
     return doc

@@ -11,7 +11,8 @@
 | :class:`pydantic.ValidationError` raised inside a route (e.g. an action list) | 422 |
 
 What a body echoes is bounded (:mod:`api.echo`): ``detail`` at 2000 characters, every other
-string at 500, ``errors`` at :data:`MAX_ERRORS` entries (``n_errors`` counts them all).
+string at 500, ``errors`` at :data:`MAX_ERRORS` entries (``n_errors`` counts them all), other
+lists at 100.
 """
 
 from __future__ import annotations

@@ -16,6 +16,10 @@ server and sends its what-ifs, the heavy part, to the cluster (the planner's
 * **Cancel**: ``POST /plans/{id}/cancel`` cancels a queued job at once and sets
   ``cancel_requested`` on a running one; the worker checks the flag after each stage and
   ends as ``cancelled``.
+* **Never after the end**: the worker writes progress with ``UPDATE ... WHERE status =
+  'running'``; a plan marked ``interrupted`` (or failed) meanwhile is left alone and the job
+  stops. A worker process also ends itself within :data:`PARENT_CHECK_S` of its server's
+  death (:func:`_watch_parent`), so no orphan goes on computing after a crash.
 * **Row locks**: every read-check-write of a plan row (queued -> running, running -> done /
   failed / cancelled / interrupted) reads the row ``FOR UPDATE``: on PostgreSQL (read
   committed) a worker finishing a plan and a server marking it interrupted, or two servers
@@ -36,6 +40,7 @@ import multiprocessing
 import os
 import socket
 import threading
+import time
 import traceback
 from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -115,16 +120,26 @@ def recover_interrupted(session: Session) -> list[str]:
 
 # --- the worker ----------------------------------------------------------------------------
 def _set(engine: Any, plan_id: str, **values: Any) -> None:
+    """Progress of a running plan: ``UPDATE ... WHERE status = 'running'``. A plan that is no
+    longer running (a server marked it interrupted, or failed) is left as it is, and the job
+    stops (:class:`JobInterrupted`)."""
     with transaction(engine) as s:
-        s.execute(update(PlanRow).where(PlanRow.id == plan_id)
-                  .values(updated_at=utcnow(), **values))
+        done = s.execute(update(PlanRow).where(PlanRow.id == plan_id,
+                                               PlanRow.status == "running")
+                         .values(updated_at=utcnow(), **values))
+    if done.rowcount != 1:  # type: ignore[attr-defined]
+        raise JobInterrupted()
 
 
 def _cancel_requested(engine: Any, plan_id: str) -> bool:
     if plan_id in _interrupt:
         raise JobInterrupted()
     with transaction(engine) as s:
-        return bool(s.scalar(select(PlanRow.cancel_requested).where(PlanRow.id == plan_id)))
+        row = s.execute(select(PlanRow.status, PlanRow.cancel_requested)
+                        .where(PlanRow.id == plan_id)).first()
+    if row is None or row.status != "running":
+        raise JobInterrupted()
+    return bool(row.cancel_requested)
 
 
 def run_plan_job(plan_id: str, db_url: str, data_dir: str,
@@ -218,12 +233,33 @@ def _finish(engine: Any, plan_id: str, network_id: str, status: str, stage: str,
 
 
 # --- the runner -----------------------------------------------------------------------------
-def _init_worker(nice: int) -> None:
+#: How often a worker process checks that its server is still there (seconds).
+PARENT_CHECK_S = 0.5
+
+
+def _watch_parent(parent: int, interval_s: float) -> None:
+    """End this worker process as soon as its server is gone (re-parented: getppid changes).
+
+    Not ``prctl(PR_SET_PDEATHSIG)``: on Linux that signal follows the *thread* that started
+    the process, and the pool's processes are started from a request thread, which the
+    server's thread pool retires when idle: healthy workers would be killed with it."""
+    while True:
+        if os.getppid() != parent:
+            os._exit(3)  # no clean-up: the server is gone, the next one marks the plan
+        time.sleep(interval_s)
+
+
+def _init_worker(nice: int, parent: int | None = None,
+                 interval_s: float = PARENT_CHECK_S) -> None:
     """A planning worker process yields the CPU to the request handlers: reads stay fast
-    while jobs run (jobs take longer only when the machine is saturated)."""
+    while jobs run (jobs take longer only when the machine is saturated); and it dies with
+    its server (:func:`_watch_parent`), so no orphan plans on after a crash."""
     if nice > 0 and hasattr(os, "nice"):
         with contextlib.suppress(OSError):
             os.nice(nice)
+    if parent is not None:
+        threading.Thread(target=_watch_parent, args=(parent, interval_s), daemon=True,
+                         name="celltwin-parent-watch").start()
 
 
 class JobRunner:
@@ -250,7 +286,8 @@ class JobRunner:
                     # spawn: a fork of a threaded server process can inherit held locks
                     self._pool = ProcessPoolExecutor(
                         n, mp_context=multiprocessing.get_context("spawn"),
-                        initializer=_init_worker, initargs=(self.settings.job_nice,))
+                        initializer=_init_worker,
+                        initargs=(self.settings.job_nice, os.getpid()))
             return self._pool
 
     def submit(self, plan_id: str) -> None:

@@ -25,6 +25,7 @@ from api.db.models import ApprovalRow, PlanRow
 from api.network_store import NetworkCache
 from api.planning import blocking_violations, gate
 from api.policy_store import PolicyVersion
+from twin.errors import CelltwinError
 
 Status = Literal["approved", "draft", "denied"]
 
@@ -72,8 +73,11 @@ def _reevaluate(row: PlanRow, pv: PolicyVersion, cache: NetworkCache,
         if hit is not None:
             _memo.move_to_end(key)
             return hit
-    verdict = gate(cache.loaded(row.network), row.result or {}, pv.policy,
-                   approval_docs(approvals))
+    try:
+        verdict = gate(cache.loaded(row.network), row.result or {}, pv.policy,
+                       approval_docs(approvals))
+    except CelltwinError:  # a network that no longer loads: no verdict, so not approved
+        return {"passed": None}
     with _lock:
         _memo[key] = verdict
         while len(_memo) > _MEMO_SIZE:

@@ -10,7 +10,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.cli import main
-from api.echo import MAX_DETAIL, clip
+from api.echo import MAX_DETAIL, MAX_ITEMS, clip, clip_strings
 from tests.api.conftest import auth
 
 BIG = "x" * 1_000_000
@@ -21,6 +21,8 @@ def test_clip_keeps_start_and_end() -> None:
     cut = clip("a" * 5000 + "what to do", 300)
     assert len(cut) < 350 and cut.startswith("a" * 200) and cut.endswith("what to do")
     assert "characters cut" in cut
+    doc = clip_strings({"issues": [{"message": "m" * 5000}] * 1000})
+    assert len(doc["issues"]) == MAX_ITEMS and len(doc["issues"][0]["message"]) < 600
 
 
 @pytest.mark.parametrize(("method", "url", "kwargs"), [

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import os
 import socket
+import subprocess
+import sys
 from datetime import timedelta
 from pathlib import Path
 
@@ -14,7 +16,14 @@ from fastapi.testclient import TestClient
 from api.db.migrate import upgrade
 from api.db.models import AuditRow, NetworkRow, PlanRow, utcnow
 from api.db.session import make_engine, transaction
-from api.jobs import STALE_AFTER, owner_gone, recover_interrupted
+from api.jobs import (
+    STALE_AFTER,
+    JobInterrupted,
+    _cancel_requested,
+    _set,
+    owner_gone,
+    recover_interrupted,
+)
 from api.main import create_app
 from api.planning import P_END, JobCancelled, StageTracker
 from api.settings import Settings
@@ -109,3 +118,41 @@ def test_plan_on_a_dask_cluster(tmp_path: Path) -> None:
             body = wait_plan(c, r.json()["id"])
             assert body["status"] == "done", body
             assert body["result"]["executor"].startswith("dask")
+
+
+def test_progress_is_never_written_to_a_plan_that_is_not_running(tmp_path: Path) -> None:
+    """A worker whose plan was marked interrupted (or failed) by a server writes nothing more
+    and stops."""
+    engine = make_engine(f"sqlite:///{tmp_path / 'w.db'}")
+    upgrade(engine)
+    with transaction(engine) as s:
+        s.add(NetworkRow(id="n1", name="n", source="scenario", scenario="hotspot",
+                         network_hash="h", n_sites=1, n_cells=1, n_candidates=0, notes=[],
+                         summary={}, created_by="t"))
+        s.flush()
+        s.add(PlanRow(id="gone", network_id="n1", status="interrupted", owner="x",
+                      stage="interrupted: the server stopped", progress=0.3, created_by="t",
+                      params={}))
+        s.add(PlanRow(id="live", network_id="n1", status="running", owner="x", stage="base",
+                      progress=0.1, created_by="t", params={}))
+    with pytest.raises(JobInterrupted):
+        _set(engine, "gone", stage="round 2: 3 actions", progress=0.6)
+    with pytest.raises(JobInterrupted):
+        _cancel_requested(engine, "gone")
+    _set(engine, "live", stage="round 1: 2 actions", progress=0.5)
+    assert _cancel_requested(engine, "live") is False
+    with transaction(engine) as s:
+        gone, live = s.get(PlanRow, "gone"), s.get(PlanRow, "live")
+        assert (gone.status, gone.stage, gone.progress) == (
+            "interrupted", "interrupted: the server stopped", 0.3)
+        assert (live.stage, live.progress) == ("round 1: 2 actions", 0.5)
+    engine.dispose()
+
+
+def test_a_worker_ends_itself_when_its_parent_is_gone() -> None:
+    """The watch of a worker process: a parent pid that is not its parent any more (as after
+    the server's death, when the worker is re-parented) ends the process at once."""
+    code = ("import os; from api.jobs import _watch_parent; "
+            f"_watch_parent({dead_pid()}, 0.01)")
+    r = subprocess.run([sys.executable, "-c", code], timeout=60, capture_output=True)
+    assert r.returncode == 3, r.stderr[-2000:]

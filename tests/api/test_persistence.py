@@ -5,6 +5,7 @@ exactly the ORM schema."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -23,8 +24,9 @@ from alembic.migration import MigrationContext
 from sqlalchemy import inspect, text
 
 from api.db.migrate import upgrade
-from api.db.models import Base
-from api.db.session import make_engine
+from api.db.models import Base, PlanRow
+from api.db.session import make_engine, transaction
+from api.jobs import recover_interrupted
 from tests.api.conftest import QUICK_PLAN, TOKENS, token_env
 from tests.ports import free_port
 
@@ -166,3 +168,68 @@ def test_migration_0003_fills_in_the_policy_of_old_verdicts(tmp_path: Path) -> N
                                          "ORDER BY id").fetchall()
         assert [tuple(r) for r in approvals] == [("a", 3), ("b", None)]
     engine.dispose()
+
+
+def _children(pid: int) -> list[int]:
+    """Pids of the live processes whose parent is ``pid`` (Linux /proc)."""
+    out = []
+    for d in Path("/proc").iterdir():
+        if d.name.isdigit():
+            try:
+                stat = (d / "stat").read_text()
+            except OSError:
+                continue
+            fields = stat.rsplit(")", 1)[1].split()
+            if int(fields[1]) == pid and fields[0] != "Z":
+                out.append(int(d.name))
+    return out
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs Linux /proc")
+def test_workers_die_with_a_killed_server_and_leave_an_interrupted_plan_alone(
+        tmp_path: Path) -> None:
+    """SIGKILL the server alone (not its process group) while a plan runs in a worker: the
+    worker ends within a second or two, and once the plan is marked interrupted (what the
+    next server does at start-up) nothing writes its stage any more."""
+    data = tmp_path / "data"
+    with server(data) as (url, proc):
+        try:
+            r = httpx.post(f"{url}/networks", json={"scenario": "hotspot"}, headers=H,
+                           timeout=60)
+            plan_id = httpx.post(f"{url}/networks/{r.json()['id']}/plans", json=SLOW_PLAN,
+                                 headers=H, timeout=10).json()["id"]
+            wait_status(url, plan_id, ("running",))
+            workers = [p for p in _children(proc.pid)
+                       if b"spawn_main" in Path(f"/proc/{p}/cmdline").read_bytes()]
+            assert workers, "no worker process found"
+            proc.kill()  # the server process only: its workers are orphaned
+            proc.wait(10)
+            engine = make_engine(f"sqlite:///{data / 'celltwin.db'}")
+            with transaction(engine) as s:
+                assert recover_interrupted(s) == [plan_id]
+            t0 = time.monotonic()
+            while any(_alive(p) for p in workers) and time.monotonic() - t0 < 10:
+                time.sleep(0.1)
+            left = [p for p in workers if _alive(p)]
+            assert not left, f"workers {left} outlived their server"
+            with transaction(engine) as s:
+                marked = s.get(PlanRow, plan_id)
+                seen = (marked.status, marked.stage, marked.progress, marked.updated_at)
+            time.sleep(1.5)
+            with transaction(engine) as s:
+                row = s.get(PlanRow, plan_id)
+                assert (row.status, row.stage, row.progress, row.updated_at) == seen
+                assert row.status == "interrupted"
+            engine.dispose()
+        finally:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGKILL)  # whatever is left of the group
