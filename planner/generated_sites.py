@@ -208,3 +208,11 @@ def generated_rows(df: pd.DataFrame) -> list[dict[str, Any]]:
         out.append({k: (float(v) if isinstance(v, np.floating) else v) for k, v in rec.items()}
                    | {"generated": True})
     return out
+
+
+def twin_for_result(twin: Twin, result: dict[str, Any]) -> Twin:
+    """``twin``, or a twin of :func:`network_for_result` sharing its link cache when the
+    plan used generated locations."""
+    net = network_for_result(twin.network, result)
+    return twin if net is twin.network else Twin(net, twin.demand, twin.config,
+                                                 cache=twin.cache)

@@ -12,6 +12,7 @@ from api.deps import CacheDep, SessionDep, ViewerDep
 from api.errors import conflict
 from api.exports import plan_a1, plan_csv, plan_geojson
 from api.schemas.common import CONFLICT, ERRORS, NOT_FOUND
+from planner.generated_sites import network_for_result
 
 router = APIRouter(tags=["exports"], responses={**ERRORS, **NOT_FOUND, **CONFLICT})
 
@@ -32,7 +33,7 @@ def export_plan(plan_id: str, _user: ViewerDep, db: SessionDep, cache: CacheDep,
     if fmt == "csv":
         return Response(plan_csv(plan_id, row.result), media_type="text/csv",
                         headers={"Content-Disposition": f'attachment; filename="{name}.csv"'})
-    network = cache.loaded(row.network).scenario.network
+    network = network_for_result(cache.loaded(row.network).scenario.network, row.result)
     if fmt == "a1":
         return JSONResponse(plan_a1(network, plan_id, row.result))
     return JSONResponse(plan_geojson(network, plan_id, row.result),
