@@ -34,6 +34,7 @@ from api.routes import (
     plans,
     policies,
     policy_cases,
+    report,
     scenarios,
     state,
 )
@@ -46,7 +47,7 @@ log = logging.getLogger("celltwin.api")
 def api_router() -> APIRouter:
     r = APIRouter(prefix=API_PREFIX)
     for module in (health, scenarios, networks, state, plans, policies, exports, demand, me,
-                   policy_cases, audit, models):
+                   policy_cases, audit, models, report):
         r.include_router(module.router)
     return r
 

@@ -246,8 +246,8 @@ def _work_order_html(result: dict[str, Any]) -> str:
     if not rows:
         return "<h2>Work order</h2><p>No action.</p>"
     return ("<h2>Work order</h2>" + _table(
-        ["#", "site", "cell", "action", "from &rarr; to", "cost (EUR)", "effect alone",
-         "contribution in the plan (peak without &minus; with)", "proposed by"], rows) +
+        ["#", "site", "cell", "action", "from → to", "cost (EUR)", "effect alone",
+         "contribution in the plan (peak without − with)", "proposed by"], rows) +
         f"<p>Total {_f(result.get('total_cost'), ',.0f')} EUR. Effects are verified by the full "
         "twin: <em>alone</em> applies only that action to today's network; the contribution "
         "is the verified peak of the plan without the action minus the plan's peak.</p>")
@@ -278,6 +278,9 @@ def _options_html(result: dict[str, Any]) -> str:
         out.append("<h3>Optimiser rounds</h3>" + _table(
             ["round", "actions", "cost (EUR)", "predicted peak", "verified peak", "outcome"],
             rows))
+    notes = [n for n in (result.get("candidates") or {}).get("notes") or []
+             if "frontier" in str(n)]
+    out += [f"<p>{_e(n)}.</p>" for n in notes]
     dropped = result.get("dropped") or []
     if dropped:
         out.append("<h3>Chosen by the optimiser, dropped after verification</h3>" + _table(

@@ -343,7 +343,7 @@ def plan_network(twin: Twin, catalogue: CostCatalogue, settings: PlannerSettings
 
         t0 = time.perf_counter()
         generated = pd.DataFrame()
-        if s.generate_sites and base.peak > s.target:
+        if s.generate_sites and s.generator.small_cell_power_dbm and base.peak > s.target:
             busiest = max(base.states, key=lambda st: float(np.max(np.asarray(st.prb_util))))
             generated = generate_sites(twin, busiest, hot_cells(base.states, s.target), policy,
                                        s.sites)

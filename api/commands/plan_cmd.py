@@ -62,6 +62,9 @@ def register(sub: Any) -> None:
                    help="folder for the audit .lp files (default: a new folder under the "
                    "system temp dir)")
     p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.add_argument("--report", default=None, metavar="FILE",
+                   help="also write the plan report (self-contained, printable HTML: verdict, "
+                   "before/after maps, KPIs, work order, options considered, provenance)")
     p.add_argument("--verbose", action="store_true", help="progress on stderr")
     p.set_defaults(func=run)
 
@@ -99,6 +102,8 @@ def run(args: argparse.Namespace) -> int:
         raise ValidationError("plan", f"--workers must be >= 1, got {args.workers}")
     if args.max_iterations < 1:
         raise ValidationError("plan", "--max-iterations must be >= 1")
+    if args.report:
+        check_report_path(args.report)
     catalogue = load_costs(args.costs)
     policy = load_policy(args.policy)
     t1 = time.perf_counter()
@@ -124,11 +129,39 @@ def run(args: argparse.Namespace) -> int:
         executor.close()
     plan.timings_s = {"load_scenario": t_load, **plan.timings_s,
                       "command": time.perf_counter() - t0}
+    if args.report:
+        write_report(args.report, sc.network, plan)
     if args.json:
         print(json.dumps(plan.to_json(), indent=2, allow_nan=False))
     else:
         print_plan(plan)
     return 0
+
+
+def check_report_path(path: str) -> Path:
+    """``--report`` must name a file in an existing folder (checked before planning)."""
+    target = Path(path)
+    if not target.parent.is_dir():
+        raise ValidationError("plan", f"--report {path!r}: folder {str(target.parent)!r} does "
+                              "not exist")
+    if target.is_dir():
+        raise ValidationError("plan", f"--report {path!r} is a folder; name a file")
+    return target
+
+
+def write_report(path: str, network: Any, plan: Plan) -> None:
+    """The HTML report of ``plan`` (api.report) at ``path``; a folder that does not exist or
+    cannot be written is a user error."""
+    from api.report import report_html
+
+    target = check_report_path(path)
+    code = {"command": "celltwin plan", "written": datetime.now(UTC).isoformat(
+        timespec="seconds")}
+    try:
+        target.write_text(report_html(network, plan.to_json(), provenance=code),
+                          encoding="utf-8")
+    except OSError as exc:
+        raise ValidationError("plan", f"--report {path!r} cannot be written: {exc}") from exc
 
 
 def verdict_line(plan: Plan) -> str:
