@@ -42,7 +42,9 @@ STEERING_KINDS = ("set_cio", "set_power")
 CSV_COLUMNS = ("plan_id", "index", "kind", "target", "cell_id", "candidate_id",
                "elec_tilt_deg", "azimuth_deg", "tx_power_dbm", "cio_db", "mimo_layers",
                "cost_eur", "capex_eur", "opex_eur_per_year", "description", "rationale",
-               "plan_status", "approved", "policy_version")
+               "site_id", "parameter", "from_value", "to_value", "generated_site",
+               "peak_alone", "cell_util_before", "cell_util_alone", "peak_without",
+               "peak_with", "contribution", "plan_status", "approved", "policy_version")
 
 
 def plan_csv(plan_id: str, result: dict[str, Any], mark: dict[str, Any] | None = None) -> str:
@@ -62,8 +64,26 @@ def plan_csv(plan_id: str, result: dict[str, Any], mark: dict[str, Any] | None =
         w.writerow({**{k: a.get(k, "") for k in CSV_COLUMNS}, "plan_id": plan_id, "index": i,
                     "target": ";".join(str(t) for t in targets), "cost_eur": a.get("cost", ""),
                     "capex_eur": detail.get("capex_eur", ""),
-                    "opex_eur_per_year": detail.get("opex_eur_per_year", ""), **status})
+                    "opex_eur_per_year": detail.get("opex_eur_per_year", ""),
+                    **_work_order_cells(a.get("work_order") or {}), **status})
     return buf.getvalue()
+
+
+def _work_order_cells(wo: dict[str, Any]) -> dict[str, Any]:
+    """The CSV columns of an action's work order (planner.work_order); empty without one."""
+    if not wo:
+        return {}
+    alone, part = wo.get("effect_alone") or {}, wo.get("contribution") or {}
+    to = wo.get("to")
+    return {"site_id": wo.get("site_id"), "cell_id": wo.get("cell_id"),
+            "parameter": wo.get("parameter"), "from_value": wo.get("from"),
+            "to_value": ";".join(f"{k}={v}" for k, v in to.items()) if isinstance(to, dict)
+            else to, "generated_site": wo.get("generated"),
+            "peak_alone": alone.get("peak_after"),
+            "cell_util_before": alone.get("cell_util_before"),
+            "cell_util_alone": alone.get("cell_util_after"),
+            "peak_without": part.get("peak_without"), "peak_with": part.get("peak_with"),
+            "contribution": part.get("peak_delta")}
 
 
 def plan_geojson(network: Network, plan_id: str, result: dict[str, Any],

@@ -35,6 +35,7 @@ from api.routes import (
     policies,
     policy_cases,
     raster,
+    report,
     scenarios,
     state,
 )
@@ -47,7 +48,7 @@ log = logging.getLogger("celltwin.api")
 def api_router() -> APIRouter:
     r = APIRouter(prefix=API_PREFIX)
     for module in (health, scenarios, networks, state, plans, policies, exports, demand, me,
-                   policy_cases, audit, models, raster):
+                   policy_cases, audit, models, raster, report):
         r.include_router(module.router)
     return r
 

@@ -23,6 +23,7 @@ from planner.actions import _Action, action_to_json, describe, parse_actions, pr
 from planner.candidates import GeneratorOptions
 from planner.costs import CostCatalogue, load_costs
 from planner.executors import make_executor
+from planner.generated_sites import network_for_result, twin_for_result
 from planner.loop import PlannerSettings, plan_network
 from planner.plan import clean
 from planner.policy_gate import check_plan
@@ -191,7 +192,7 @@ def verify_edit(loaded: LoadedNetwork, original: dict[str, Any], rows: Sequence[
     gate it. Returns the edited plan JSON (same fields as ``celltwin plan --json``)."""
     actions = parse_edited(rows)
     cat = catalogue or load_costs(None)
-    twin = loaded.twin
+    twin = twin_for_result(loaded.twin, original)  # + the plan's generated locations
     busy = twin.demand.busy_hour
     horizon = original.get("horizon", "busy")
     hours = (busy,) if horizon == "busy" else tuple(range(24))
@@ -231,7 +232,7 @@ def gate(loaded: LoadedNetwork, plan: dict[str, Any], policy: Any,
     """The policy verdict on a stored plan with the given approvals (no twin run)."""
     doc = {k: v for k, v in plan.items() if k != "policy"}
     doc["approvals"] = approvals
-    return check_plan(policy, doc, loaded.twin.network)
+    return check_plan(policy, doc, network_for_result(loaded.twin.network, plan))
 
 
 def blocking_violations(verdict: dict[str, Any]) -> list[dict[str, Any]]:

@@ -43,6 +43,7 @@ from planner.actions import (
 )
 from planner.costs import Cost, CostCatalogue
 from twin.engine import Twin
+from twin.network import Network
 from twin.state import State
 
 #: Schema bounds of the knobs (twin/tables.py CELLS) that candidate values are clipped to.
@@ -237,15 +238,30 @@ def cell_actions(cell: pd.Series, util: float, role: str,
     return acts
 
 
-def small_cell_actions(site_ids: Iterable[str], options: GeneratorOptions) -> list[_Action]:
+def small_cell_actions(site_ids: Iterable[str], options: GeneratorOptions,
+                       generated: Iterable[str] = ()) -> list[_Action]:
+    """Small cells at ``site_ids``; those in ``generated`` (locations the planner placed at
+    a traffic peak, planner.generated_sites) say so in their rationale."""
+    gen = set(generated)
     acts: list[_Action] = []
     for sid in site_ids:
+        where = ("generated location at a traffic peak, site still to be acquired"
+                 if sid in gen else "in the overloaded area")
         for p in options.small_cell_power_dbm:
             for c in options.small_cell_cio_db:
                 acts.append(AddSmallCell(candidate_id=sid, tx_power_dbm=p, cio_db=c, rationale=(
-                    f"small cell at {sid} in the overloaded area ({p:g} dBm, CIO {c:+g} dB) "
+                    f"small cell at {sid} ({where}; {p:g} dBm, CIO {c:+g} dB) "
                     "offloads the macro layer on the same carrier")))
     return acts
+
+
+def generated_ids(network: Network) -> list[str]:
+    """Candidate locations of ``network`` that the planner generated (name ``generated...``)."""
+    cand = network.candidates
+    if cand.empty:
+        return []
+    names = cand["name"].astype(str)
+    return [str(c) for c in cand.loc[names.str.startswith("generated"), "candidate_id"]]
 
 
 def price_all(actions: Iterable[_Action], twin: Twin, catalogue: CostCatalogue,
@@ -281,7 +297,7 @@ def generate_candidates(twin: Twin, states: Sequence[State], target: float,
         acts += cell_actions(cells.loc[cid], util.get(cid, 0.0), "hot", opt)
     for cid in focus.neighbours:
         acts += cell_actions(cells.loc[cid], util.get(cid, 0.0), "neighbour", opt)
-    acts += small_cell_actions(focus.sites, opt)
+    acts += small_cell_actions(focus.sites, opt, generated_ids(twin.network))
     return unique(price_all(acts, twin, catalogue)), focus
 
 

@@ -22,6 +22,7 @@ round is recorded in ``Plan.history``.
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -29,24 +30,38 @@ from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
+import pandas as pd
 
 from planner.actions import _Action, action_to_json, check_targets, describe, split_cell_ids
 from planner.candidates import (
     Candidate,
     GeneratorOptions,
     generate_candidates,
+    hot_cells,
     price_all,
     summary,
     unique,
 )
 from planner.costs import CostCatalogue
 from planner.executors import Executor, make_executor
-from planner.milp import MilpResult, MilpSettings, solve_selection
+from planner.frontier import Verified, best_within, explore, frontier_budgets, is_better, points
+from planner.generated_sites import SiteOptions, generate_sites, generated_rows, with_candidates
+from planner.milp import MilpResult, MilpSettings, QualityLimits, solve_selection
 from planner.plan import DEFAULT_BUDGET_EUR, DEFAULT_MAX_ACTIONS, DEFAULT_TARGET, Plan, clean
-from planner.policy_gate import check_plan, filter_candidates, harm_limit, linear_constraints
+from planner.policy_gate import (
+    check_plan,
+    coverage_floor,
+    filter_candidates,
+    harm_limit,
+    linear_constraints,
+    linearised_breaks,
+    load_cap,
+    p5_drop_limit,
+)
 from planner.sensitivity import Linearisation, linearise
 from planner.verify import Verification, cell_rows, verify
 from planner.whatif import WhatIfContext
+from planner.work_order import Examined, examine
 from twin.engine import Twin
 from twin.errors import CelltwinError, ValidationError
 from twin.network import Network
@@ -82,6 +97,15 @@ class PlannerSettings:
         trust_radius: most changes from the reference plan in the first round (None: any);
             later rounds adapt it (halved after an inaccurate prediction, doubled after an
             accurate one).
+        prune: drop the chosen actions the verified result does not need
+            (:mod:`planner.work_order`).
+        frontier: when the target is missed or the plan denied, verify what a few other
+            budgets would buy (:mod:`planner.frontier`).
+        generate_sites: add small-cell locations at the traffic peaks of overloaded cells
+            that no listed candidate covers (:mod:`planner.generated_sites`, ``sites``).
+        quality_rows: carry the policy's 5th-percentile throughput and coverage rules into
+            the MILP (needs per-cell throughput from every what-if); False: only the gate
+            after verification checks them.
     """
 
     target: float = DEFAULT_TARGET
@@ -100,6 +124,11 @@ class PlannerSettings:
     systematic: bool = True
     trust_radius: int | None = None
     max_util_increase: float | None = None
+    prune: bool = True
+    frontier: bool = True
+    quality_rows: bool = True
+    generate_sites: bool = True
+    sites: SiteOptions = field(default_factory=SiteOptions)
 
     def __post_init__(self) -> None:
         if not (np.isfinite(self.target) and 0.0 < self.target <= 10.0):
@@ -146,6 +175,7 @@ class _Round:
     cost: float
     cell_ids: tuple[str, ...]
     policy_passed: bool = True
+    lin: Linearisation | None = None
 
 
 def _hours(twin: Twin, horizon: str) -> tuple[int, ...]:
@@ -183,10 +213,13 @@ def _proposed(proposer: Proposer | None, request: ProposalRequest, twin: Twin,
     return out
 
 
-def _before(base: Verification, lin: Linearisation) -> np.ndarray:
-    """The unchanged network's utilisation on the model's columns ``[n_hour, n_cell]``; a
-    split half compares with the sector it replaces; new cells are NaN (no limit)."""
-    util = dict(zip(base.network.cell_ids, np.asarray(base.util).T, strict=True))
+def _before(base: Verification, lin: Linearisation,
+            values: np.ndarray | None = None) -> np.ndarray:
+    """The unchanged network's utilisation (or ``values`` ``[n_hour, n_base_cell]``, e.g. the
+    5th-percentile throughput) on the model's columns ``[n_hour, n_cell]``; a split half
+    compares with the sector it replaces; new cells are NaN (no limit)."""
+    vals = np.asarray(base.util if values is None else values)
+    util = dict(zip(base.network.cell_ids, vals.T, strict=True))
     out = np.full((len(lin.hours), len(lin.cell_ids)), np.nan)
     for c, cid in enumerate(lin.cell_ids):
         ref = util.get(cid)
@@ -195,6 +228,53 @@ def _before(base: Verification, lin: Linearisation) -> np.ndarray:
         if ref is not None:
             out[:, c] = ref
     return out
+
+
+@dataclass(frozen=True)
+class _ModelRules:
+    """The policy's linear-izable deny rules, as the MILP carries them (planner.milp)."""
+
+    harm: float | None
+    p5_drop: float | None
+    coverage_floor: np.ndarray | None
+    load_cap: float | None
+    base_p5: np.ndarray | None
+
+    @property
+    def quality(self) -> bool:
+        return self.p5_drop is not None or self.coverage_floor is not None
+
+    @classmethod
+    def of(cls, policy: Any | None, twin: Twin, s: PlannerSettings,
+           base: Verification) -> _ModelRules:
+        net = twin.network
+        harm = s.max_util_increase if s.max_util_increase is not None else \
+            harm_limit(policy, net)
+        p5 = p5_drop_limit(policy, net) if s.quality_rows else None
+        floors = [coverage_floor(policy, net, float(st.kpis["coverage"])) for st in base.states]
+        cov = np.asarray(floors, dtype=float) if s.quality_rows and floors \
+            and all(f is not None for f in floors) else None
+        base_p5 = base.as_result(quality=True).p5 if p5 is not None else None
+        return cls(harm, p5, cov, load_cap(policy, net), base_p5)
+
+    def aim(self, s: PlannerSettings) -> float:
+        top = s.target if self.load_cap is None else min(s.target, self.load_cap)
+        return max(0.0, top - s.margin)
+
+    def milp_settings(self, s: PlannerSettings, budget: float) -> MilpSettings:
+        return MilpSettings(budget_eur=budget, max_actions=s.max_actions, aim=self.aim(s),
+                            cost_weight=s.cost_weight, balance_weight=s.balance_weight,
+                            solver=s.solver, time_limit_s=s.time_limit_s,
+                            max_util_increase=self.harm)
+
+    def limits(self, base: Verification, lin: Linearisation
+               ) -> tuple[np.ndarray | None, QualityLimits | None]:
+        """(utilisation before on the model's columns, the throughput/coverage limits)."""
+        before = _before(base, lin) if self.harm is not None else None
+        if not self.quality:
+            return before, None
+        p5 = _before(base, lin, self.base_p5) if self.base_p5 is not None else None
+        return before, QualityLimits(p5, self.p5_drop, self.coverage_floor)
 
 
 def _affordable(items: list[Candidate], s: PlannerSettings) -> list[Candidate]:
@@ -262,6 +342,18 @@ def plan_network(twin: Twin, catalogue: CostCatalogue, settings: PlannerSettings
         say(f"base: peak {base.peak:.3f} over {len(hours)} hour(s)")
 
         t0 = time.perf_counter()
+        generated = pd.DataFrame()
+        if s.generate_sites and s.generator.small_cell_power_dbm and base.peak > s.target:
+            busiest = max(base.states, key=lambda st: float(np.max(np.asarray(st.prb_util))))
+            generated = generate_sites(twin, busiest, hot_cells(base.states, s.target), policy,
+                                       s.sites)
+            if len(generated):
+                # Every later step (generator, LLM grammar, what-ifs, gate) sees the new
+                # locations as listed candidates of this twin's network.
+                twin = Twin(with_candidates(twin.network, generated), twin.demand,
+                            twin.config, cache=twin.cache)
+                say(f"generated {len(generated)} small-cell location(s) at the traffic peaks "
+                    f"of {sorted(set(generated['cell']))}")
         items, focus = generate_candidates(twin, base.states, s.target, catalogue, s.generator)
         if not s.systematic:
             items = []  # the focus is still needed to follow hot cells between rounds
@@ -277,7 +369,9 @@ def plan_network(twin: Twin, catalogue: CostCatalogue, settings: PlannerSettings
 
         ctx = WhatIfContext.of(twin)
         t0 = time.perf_counter()
-        lin = linearise(ctx, items, hours, ex, (), base.as_result())
+        model_rules = _ModelRules.of(policy, twin, s, base)
+        lin = linearise(ctx, items, hours, ex, (), base.as_result(model_rules.quality),
+                        quality=model_rules.quality)
         timings["sensitivities"] += time.perf_counter() - t0
         items = _annotate(items, lin, 0)
         n_whatifs = lin.n_whatifs + 1
@@ -290,8 +384,6 @@ def plan_network(twin: Twin, catalogue: CostCatalogue, settings: PlannerSettings
         first_bound: float | None = None
         stalled = 0
         radius = s.trust_radius
-        harm = s.max_util_increase if s.max_util_increase is not None else \
-            harm_limit(policy, twin.network)
         n_base = len(twin.network.cells)
         reference = _Round((), base, None, 0.0, lin.cell_ids)  # the network as it is
         pending_whatifs = lin.n_whatifs + 1
@@ -301,14 +393,12 @@ def plan_network(twin: Twin, catalogue: CostCatalogue, settings: PlannerSettings
             if best is not None and best.verification.peak <= s.target and best.policy_passed:
                 cap = best.cost - 1.0  # only a cheaper plan is worth another round
             budget = s.budget_eur if cap is None else max(0.0, min(s.budget_eur, cap))
-            ms = MilpSettings(budget_eur=budget, max_actions=s.max_actions,
-                              aim=max(0.0, s.target - s.margin), cost_weight=s.cost_weight,
-                              balance_weight=s.balance_weight, solver=s.solver,
-                              time_limit_s=s.time_limit_s, max_util_increase=harm)
+            ms = model_rules.milp_settings(s, budget)
             rows = linear_constraints(policy, items, twin.network)
+            before, quality = model_rules.limits(base, lin)
             sol = solve_selection(lin, items, ms, rows, [r.chosen for r in rounds],
                                   lp_dir, f"iteration_{it}", n_base, trust_radius=radius,
-                                  before=_before(base, lin) if harm is not None else None)
+                                  before=before, quality=quality)
             timings["optimise"] += time.perf_counter() - t0
             if first_bound is None:
                 first_bound = sol.lp_bound
@@ -338,7 +428,7 @@ def plan_network(twin: Twin, catalogue: CostCatalogue, settings: PlannerSettings
             timings["verify"] += time.perf_counter() - t0
             n_whatifs += 1
             cost = float(sum(items[i].cost.total_eur for i in chosen))
-            rnd = _Round(chosen, ver, sol, cost, lin.cell_ids)
+            rnd = _Round(chosen, ver, sol, cost, lin.cell_ids, lin=lin)
             rounds.append(rnd)
             met = ver.peak <= s.target and ver.converged
             t0 = time.perf_counter()
@@ -373,7 +463,10 @@ def plan_network(twin: Twin, catalogue: CostCatalogue, settings: PlannerSettings
             elif radius is not None:
                 radius = radius * 2
             rec["next_trust_radius"] = radius
-            if not _better(rnd, reference, s.target, use_policy=False):
+            breaks = linearised_breaks(gate)
+            if breaks:  # the model missed a rule it carries: learn the plan's true effect
+                rec["relinearised_for"] = breaks
+            if not breaks and not _better(rnd, reference, s.target, use_policy=False):
                 # Keep the reference (and its model); the cut excludes this plan.
                 rec["note"] = "worse than the reference plan; reference kept"
                 continue
@@ -398,7 +491,8 @@ def plan_network(twin: Twin, catalogue: CostCatalogue, settings: PlannerSettings
             items = items + extra
             timings["candidates"] += time.perf_counter() - t0
             t0 = time.perf_counter()
-            lin = linearise(ctx, items, hours, ex, chosen, ver.as_result())
+            lin = linearise(ctx, items, hours, ex, chosen, ver.as_result(model_rules.quality),
+                            quality=model_rules.quality)
             timings["sensitivities"] += time.perf_counter() - t0
             items = _annotate(items, lin, first_new)
             n_whatifs += lin.n_whatifs
@@ -406,6 +500,34 @@ def plan_network(twin: Twin, catalogue: CostCatalogue, settings: PlannerSettings
             say(f"re-linearised around round {it}: {lin.n_whatifs} what-ifs, "
                 f"{len(extra)} new candidates")
 
+        # A plan that misses the target (or is denied): explore what other budgets buy; a
+        # verified selection within the budget that beats the loop's best replaces it.
+        explored: dict[tuple[int, ...], Verified] = {}
+        explored_status: dict[float, str] = {}
+        budgets: list[float] = []
+        if s.frontier and best is not None and base.peak > s.target and items and (
+                not (best.verification.peak <= s.target and best.verification.converged)
+                or (policy is not None and not best.policy_passed)):
+            t0 = time.perf_counter()
+            model = best.lin if best.lin is not None else lin
+            budgets = frontier_budgets(s.budget_eur, items)
+            pool = [Verified(r.chosen, r.verification, r.policy_passed, r.cost) for r in rounds]
+            explored, explored_status = _explore(twin, s, policy, catalogue, items, model,
+                                                 base, hours, n_base, model_rules, budgets,
+                                                 pool)
+            n_whatifs += len(explored) - len(pool)
+            own = Verified(best.chosen, best.verification, best.policy_passed, best.cost)
+            alt = best_within(explored, s.budget_eur, s.target)
+            if alt is not None and is_better(alt, own, s.target) and best.milp is not None:
+                pred_alt = model.predict(alt.chosen)
+                best = _Round(alt.chosen, alt.verification, dataclasses.replace(
+                    best.milp, chosen=alt.chosen, predicted=pred_alt,
+                    predicted_peak=float(pred_alt.max(initial=0.0))), alt.cost_eur,
+                    model.cell_ids, bool(alt.policy_passed is not False), lin=model)
+                notes.append("the budget frontier found a better verified plan within the "
+                             "budget than the select-verify rounds; it is the plan")
+            timings["frontier"] = time.perf_counter() - t0
+        examined: Examined | None = None
         if best is None:  # no round produced a plan: report the network as it is
             chosen_items: list[Candidate] = []
             ver = base
@@ -413,12 +535,20 @@ def plan_network(twin: Twin, catalogue: CostCatalogue, settings: PlannerSettings
             model_ids = tuple(twin.network.cell_ids)
             bound = None
         else:
-            chosen_items = [items[i] for i in best.chosen]
-            ver = best.verification
-            assert best.milp is not None
-            pred = best.milp.predicted
+            t0 = time.perf_counter()
+            examined = _examine(twin, s, policy, catalogue, items, best, base, hours)
+            timings["work_order"] = time.perf_counter() - t0
+            n_whatifs += examined.twin_runs
+            kept = [best.chosen[k] for k in examined.kept]
+            chosen_items = [items[i] for i in kept]
+            ver = examined.verification
+            assert best.milp is not None and best.lin is not None
+            pred = best.milp.predicted if len(kept) == len(best.chosen) else \
+                best.lin.predict(kept)
             model_ids = best.cell_ids
             bound = best.milp.lp_bound
+            say(f"work order: {len(kept)} action(s) kept, {len(examined.dropped)} dropped "
+                f"({examined.twin_runs} twin runs)")
         after = ver.state_at(busy)
         before = base.state_at(busy)
         target_met = ver.peak <= s.target and ver.converged
@@ -448,8 +578,10 @@ def plan_network(twin: Twin, catalogue: CostCatalogue, settings: PlannerSettings
             candidates={**summary(items), "focus_hot": list(focus.hot),
                         "focus_neighbours": list(focus.neighbours),
                         "focus_sites": list(focus.sites), "denied_by_policy": denied,
-                        "notes": notes},
-            message=message, executor=f"{ex.name} x{ex.n_workers}", max_actions=s.max_actions)
+                        "notes": notes, "generated": generated_rows(generated)},
+            message=message, executor=f"{ex.name} x{ex.n_workers}", max_actions=s.max_actions,
+            work_order=examined.rows if examined is not None else [],
+            dropped=examined.dropped if examined is not None else [])
         record = getattr(proposer, "provenance", None)
         if callable(record):
             plan.provenance = record([c.action for c in chosen_items if c.source == "proposer"])
@@ -460,6 +592,13 @@ def plan_network(twin: Twin, catalogue: CostCatalogue, settings: PlannerSettings
         if plan.policy.get("passed") is False:
             plan.verified = False
             plan.message += " The policy gate denies this plan; see policy.violations."
+        if budgets and (not plan.target_met or plan.policy.get("passed") is False):
+            if examined is not None and best is not None:  # the pruned plan is a point too
+                kept_t = tuple(best.chosen[k] for k in examined.kept)
+                explored.setdefault(kept_t, Verified(
+                    kept_t, examined.verification, examined.policy_passed,
+                    float(sum(items[i].cost.total_eur for i in kept_t))))
+            plan.frontier = points(budgets, items, explored, explored_status, s.target)
         timings["total"] = time.perf_counter() - t_start
         plan.timings_s = timings
         return plan
@@ -491,6 +630,50 @@ def _gate(policy: Any | None, twin: Twin, s: PlannerSettings, chosen: Sequence[C
     busy = twin.demand.busy_hour
     return check_plan(policy, gate_json(s, chosen, base.state_at(busy), ver.state_at(busy)),
                       twin.network, catalogue)
+
+
+def _explore(twin: Twin, s: PlannerSettings, policy: Any | None, catalogue: CostCatalogue,
+             items: list[Candidate], lin: Linearisation, base: Verification,
+             hours: Sequence[int], n_base: int, model_rules: _ModelRules,
+             budgets: Sequence[float], pool: Sequence[Verified]
+             ) -> tuple[dict[tuple[int, ...], Verified], dict[float, str]]:
+    """The MILP on ``lin`` (the best plan's model) for each budget, verified and gated, added
+    to the loop's verified plans (planner.frontier)."""
+    rows = linear_constraints(policy, items, twin.network)
+    before, quality = model_rules.limits(base, lin)
+
+    def select(budget: float) -> tuple[str, tuple[int, ...]]:
+        sol = solve_selection(lin, items, model_rules.milp_settings(s, budget), rows, (),
+                              None, "frontier", n_base, with_bound=False, before=before,
+                              quality=quality)
+        return sol.status, sol.chosen
+
+    def run(chosen: Sequence[Candidate]) -> tuple[Verification, bool | None]:
+        v = verify(twin, [c.action for c in chosen], hours)
+        return v, _gate(policy, twin, s, chosen, base, v, catalogue).get("passed")
+
+    return explore(budgets, items, select, run, pool)
+
+
+def _examine(twin: Twin, s: PlannerSettings, policy: Any | None, catalogue: CostCatalogue,
+             items: Sequence[Candidate], best: _Round, base: Verification,
+             hours: Sequence[int]) -> Examined:
+    """Prune the best plan's idle actions and write its work order (planner.work_order)."""
+    chosen = [items[i] for i in best.chosen]
+
+    def run(actions: Sequence[_Action]) -> Verification:
+        return verify(twin, list(actions), hours)
+
+    def gate(cands: Sequence[Candidate], v: Verification) -> bool | None:
+        return _gate(policy, twin, s, cands, base, v, catalogue).get("passed")
+
+    hint = None
+    if best.lin is not None:  # the model's peak without each action: the lowest is the idlest
+        hint = [float(best.lin.predict([k for k in best.chosen if k != i]).max(initial=0.0))
+                for i in best.chosen]
+    passed = best.policy_passed if policy is not None else None
+    return examine(chosen, best.verification, base, twin.network, run, gate, s.target,
+                   hint, passed, do_prune=s.prune)
 
 
 def _message(s: PlannerSettings, base: Verification, ver: Verification,

@@ -12,9 +12,15 @@ Reads as a table of contents (:func:`build_model`):
     no-good cuts on verified plans          add_no_good_cuts
     sum |x_i - r_i| <= radius               add_trust_region (r: the reference plan)
     u[h, c](x) <= before + dmax + slack     add_harm_constraints (soft; policy's limit)
+    p5[h, c](x) >= (1 - f) p5_before - slack add_p5_harm_constraints (soft; policy's limit)
+    cov[h](x) >= floor[h] - slack           add_coverage_constraints (soft; policy's floor)
     min t + w_cost cost/budget + w_bal MAD  add_objective
         + penalty * sum slack
 
+``p5`` (each cell's 5th-percentile user throughput) and ``cov`` (the share of traffic above
+the SINR floor) are linear models of the same form as ``u`` (:mod:`planner.sensitivity`,
+``quality``); the rows carry the policy's ``neighbour_harm`` and ``min_coverage`` rules into
+the selection, so that the gate after verification rarely has to deny what the model chose.
 ``MAD`` is the mean absolute deviation of the busy-hour utilisation of the existing cells
 that some candidate changes from their mean (a linear measure of balance: it falls as Jain's index rises). The model is
 written to an ``.lp`` file for audit, with a JSON file naming each variable's action.
@@ -60,6 +66,22 @@ class LinearConstraint:
     coeffs: dict[int, float]
     sense: str = "<="
     rhs: float = 0.0
+
+
+@dataclass(frozen=True)
+class QualityLimits:
+    """The policy's throughput and coverage limits on the model's columns.
+
+    Attributes:
+        p5_before: ``[n_hour, n_cell]`` each cell's 5th-percentile throughput before the plan
+            (NaN: no limit, e.g. a new cell; split halves carry their sector's value).
+        max_p5_drop_fraction: the largest allowed fall, as a fraction of ``p5_before``.
+        coverage_floor: ``[n_hour]`` the lowest allowed coverage (None: no coverage rows).
+    """
+
+    p5_before: NDArray[np.float64] | None = None
+    max_p5_drop_fraction: float | None = None
+    coverage_floor: NDArray[np.float64] | None = None
 
 
 @dataclass(frozen=True)
@@ -275,6 +297,66 @@ def add_harm_constraints(prob: pulp.LpProblem, lin: Linearisation,
     return pulp.lpSum(slacks) * penalty if slacks else None
 
 
+def _worst_low(lin: Linearisation, delta: NDArray[np.float64], base: NDArray[np.float64]
+               ) -> NDArray[np.float64]:
+    """The lowest value any selection can give a linear quantity (``delta`` ``[n_item, ...]``):
+    rows that cannot be broken are not written."""
+    d = np.where(lin.valid.reshape((-1,) + (1,) * (delta.ndim - 1)), delta, 0.0)
+    in_ref = np.zeros(lin.n_items, dtype=bool)
+    in_ref[list(lin.reference)] = True
+    in_ref = in_ref.reshape((-1,) + (1,) * (delta.ndim - 1))
+    return base + np.where(in_ref, np.minimum(-d, 0.0), np.minimum(d, 0.0)).sum(axis=0)
+
+
+def _linear(lin: Linearisation, x: Sequence[pulp.LpVariable], col: NDArray[np.float64],
+            base: float, tol: float) -> pulp.LpAffineExpression:
+    """``base + sum_i col_i (x_i - r_i)`` with coefficients below ``tol`` left out."""
+    nz = np.flatnonzero((np.abs(col) >= tol) & lin.valid)
+    const = base - float(sum(col[i] for i in lin.reference
+                             if abs(col[i]) >= tol and lin.valid[i]))
+    return pulp.LpAffineExpression([(x[i], float(col[i])) for i in nz], constant=const)
+
+
+def add_p5_harm_constraints(prob: pulp.LpProblem, lin: Linearisation,
+                            x: Sequence[pulp.LpVariable], p5_before: NDArray[np.float64],
+                            max_drop_fraction: float | None, penalty: float
+                            ) -> pulp.LpAffineExpression | None:
+    """No cell's 5th-percentile throughput may fall below ``(1 - max_drop_fraction)`` of its
+    value before. Written relative to that value (a slack of 0.1 is 10 % of the cell's p5)
+    so that one penalty fits cells of any throughput; soft like the utilisation rows."""
+    if max_drop_fraction is None or lin.p5_base is None or lin.p5_delta is None:
+        return None
+    floor = p5_before * (1.0 - max_drop_fraction)
+    low = _worst_low(lin, lin.p5_delta, np.nan_to_num(lin.p5_base, nan=np.inf))
+    slacks = []
+    rows = np.isfinite(floor) & (p5_before > 0) & np.isfinite(lin.p5_base) & (low < floor - 1e-9)
+    for h, c in zip(*np.nonzero(rows), strict=True):
+        scale = 1.0 / float(p5_before[h, c])
+        expr = _linear(lin, x, lin.p5_delta[:, h, c] * scale, float(lin.p5_base[h, c]) * scale,
+                       COEF_TOL)
+        sl = _variable(prob, _name(f"p5_slack_h{lin.hours[h]:02d}_{lin.cell_ids[c]}"), 0.0)
+        prob += expr + sl >= 1.0 - max_drop_fraction, \
+            _name(f"p5_h{lin.hours[h]:02d}_{lin.cell_ids[c]}")
+        slacks.append(sl)
+    return pulp.lpSum(slacks) * penalty if slacks else None
+
+
+def add_coverage_constraints(prob: pulp.LpProblem, lin: Linearisation,
+                             x: Sequence[pulp.LpVariable], floor: NDArray[np.float64] | None,
+                             penalty: float) -> pulp.LpAffineExpression | None:
+    """Coverage at every modelled hour at least ``floor[h]`` (soft)."""
+    if floor is None or lin.cov_base is None or lin.cov_delta is None:
+        return None
+    low = _worst_low(lin, lin.cov_delta, lin.cov_base)
+    slacks = []
+    for h in np.flatnonzero(low < np.asarray(floor) - 1e-9):
+        expr = _linear(lin, x, lin.cov_delta[:, h], float(lin.cov_base[h]), COEF_TOL / 10)
+        sl = _variable(prob, f"coverage_slack_h{lin.hours[h]:02d}", 0.0)
+        prob += expr + sl >= float(floor[h]), f"coverage_h{lin.hours[h]:02d}"
+        slacks.append(sl)
+    return pulp.lpSum(slacks) * penalty if slacks else None
+
+
 def add_trust_region(prob: pulp.LpProblem, x: Sequence[pulp.LpVariable],
                      reference: Sequence[int], radius: int | None) -> None:
     """At most ``radius`` changes from the reference plan (selections added or dropped):
@@ -303,7 +385,8 @@ def build_model(lin: Linearisation, items: Sequence[Candidate], settings: MilpSe
                 policy_constraints: Sequence[Any] = (), cuts: Sequence[Sequence[int]] = (),
                 n_base_cells: int | None = None, relax: bool = False,
                 name: str = "celltwin_plan", trust_radius: int | None = None,
-                before: NDArray[np.float64] | None = None
+                before: NDArray[np.float64] | None = None,
+                quality: QualityLimits | None = None
                 ) -> tuple[pulp.LpProblem, list[pulp.LpVariable]]:
     """The selection model (``relax``: continuous x, pure min-max, for the lower bound)."""
     if len(items) != lin.n_items:
@@ -324,11 +407,20 @@ def build_model(lin: Linearisation, items: Sequence[Candidate], settings: MilpSe
     if settings.balance_weight > 0:
         balance = add_balance_terms(prob, lin, x,
                                     len(lin.cell_ids) if n_base_cells is None else n_base_cells)
-    harm = None
+    penalties = []
     if before is not None:
-        harm = add_harm_constraints(prob, lin, x, before, settings.max_util_increase,
-                                    settings.harm_penalty)
-    add_objective(prob, t, cost, balance, settings, harm)
+        penalties.append(add_harm_constraints(prob, lin, x, before,
+                                              settings.max_util_increase,
+                                              settings.harm_penalty))
+    if quality is not None and quality.p5_before is not None:
+        penalties.append(add_p5_harm_constraints(prob, lin, x, quality.p5_before,
+                                                 quality.max_p5_drop_fraction,
+                                                 settings.harm_penalty))
+    if quality is not None:
+        penalties.append(add_coverage_constraints(prob, lin, x, quality.coverage_floor,
+                                                  settings.harm_penalty))
+    terms = [p for p in penalties if p is not None]
+    add_objective(prob, t, cost, balance, settings, pulp.lpSum(terms) if terms else None)
     return prob, x
 
 
@@ -383,12 +475,13 @@ def solve_selection(lin: Linearisation, items: Sequence[Candidate], settings: Mi
                     lp_dir: str | Path | None = None, stem: str = "plan",
                     n_base_cells: int | None = None, with_bound: bool = True,
                     trust_radius: int | None = None,
-                    before: NDArray[np.float64] | None = None) -> MilpResult:
+                    before: NDArray[np.float64] | None = None,
+                    quality: QualityLimits | None = None) -> MilpResult:
     """Choose candidates; see the module docstring. Never raises on an infeasible model:
     the result's ``status`` says so and ``chosen`` is empty."""
     t0 = time.perf_counter()
     prob, x = build_model(lin, items, settings, policy_constraints, cuts, n_base_cells,
-                          trust_radius=trust_radius, before=before)
+                          trust_radius=trust_radius, before=before, quality=quality)
     lp_file = write_audit(prob, items, Path(lp_dir), stem) if lp_dir is not None else None
     status = _solve(prob, settings.solver, settings.time_limit_s, mip=True)
     chosen: tuple[int, ...] = ()

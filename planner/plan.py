@@ -54,6 +54,11 @@ class Plan:
         timings_s: wall time per stage.
         provenance: who proposed what (model, prompts, raw output, accepted/rejected items)
             when an LLM took part; empty otherwise.
+        work_order: per action (aligned with ``actions``): site, cell, from -> to, effect
+            alone and contribution in the plan (:mod:`planner.work_order`).
+        dropped: actions the optimiser chose that the verified result did not need, why.
+        frontier: when the target is missed or the plan denied: a few budgets, each with
+            the verified peak and verdict of what it buys (:mod:`planner.frontier`).
     """
 
     scenario: str
@@ -84,17 +89,27 @@ class Plan:
     executor: str = ""
     max_actions: int | None = None
     provenance: dict[str, Any] = field(default_factory=dict)
+    work_order: list[dict[str, Any]] = field(default_factory=list)
+    dropped: list[dict[str, Any]] = field(default_factory=list)
+    frontier: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def total_cost(self) -> float:
         return float(sum(c.cost.total_eur for c in self.actions))
 
     def action_rows(self) -> list[dict[str, Any]]:
+        """One row per action; with a work order (:mod:`planner.work_order`) the row's
+        ``work_order`` holds site, cell, from -> to, effect alone and contribution, and the
+        description names the value before."""
         rows = []
-        for c in self.actions:
+        for i, c in enumerate(self.actions):
             row = action_to_json(c.action, c.cost)
             row["description"] = describe(c.action)
             row["source"] = c.source
+            if i < len(self.work_order):
+                wo = self.work_order[i]
+                row["work_order"] = wo
+                row["description"] = wo["text"]
             rows.append(row)
         return rows
 
@@ -126,6 +141,8 @@ class Plan:
             "cells_after": self.cells_after,
             "predicted": self.predicted,
             "history": self.history,
+            "dropped": self.dropped,
+            "frontier": self.frontier,
             "timings_s": {k: round(v, 3) for k, v in self.timings_s.items()},
         }
         if include_policy:

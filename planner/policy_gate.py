@@ -112,21 +112,65 @@ def check_plan(policy: Any | None, plan_json: dict[str, Any], network: Network,
     return out
 
 
-def harm_limit(policy: Any | None, network: Network) -> float | None:
-    """The smallest ``max_util_increase`` of the policy's deny ``neighbour_harm`` rules that
-    apply to ``network`` (None if none): linear in the planner's model, so the MILP can
-    honour it instead of only the gate checking it afterwards."""
+def _deny_rules(policy: Any | None, network: Network, kind: str) -> list[Any]:
+    """The policy's deny rules of ``kind`` that apply to ``network``."""
     if policy is None:
-        return None
-    out = None
+        return []
+    out = []
     for src in getattr(policy, "rules", ()):
         r = getattr(src, "rule", src)
-        if getattr(r, "kind", None) != "neighbour_harm" or getattr(r, "severity", "") != "deny":
+        if getattr(r, "kind", None) != kind or getattr(r, "severity", "") != "deny":
             continue
         applies = getattr(r, "applies_to", None)
         if callable(applies) and not applies(network):
             continue
-        v = getattr(r, "max_util_increase", None)
-        if v is not None:
-            out = float(v) if out is None else min(out, float(v))
+        out.append(r)
     return out
+
+
+def _smallest(rules: Sequence[Any], attr: str) -> float | None:
+    vals = [float(v) for r in rules if (v := getattr(r, attr, None)) is not None]
+    return min(vals) if vals else None
+
+
+def harm_limit(policy: Any | None, network: Network) -> float | None:
+    """The smallest ``max_util_increase`` of the policy's deny ``neighbour_harm`` rules that
+    apply to ``network`` (None if none): linear in the planner's model, so the MILP can
+    honour it instead of only the gate checking it afterwards."""
+    return _smallest(_deny_rules(policy, network, "neighbour_harm"), "max_util_increase")
+
+
+def p5_drop_limit(policy: Any | None, network: Network) -> float | None:
+    """The smallest ``max_p5_drop_fraction`` of the deny ``neighbour_harm`` rules (None:
+    none), for the MILP's throughput rows."""
+    return _smallest(_deny_rules(policy, network, "neighbour_harm"), "max_p5_drop_fraction")
+
+
+def coverage_floor(policy: Any | None, network: Network, before: float) -> float | None:
+    """The lowest coverage the deny ``min_coverage`` rules allow after a plan, given the
+    coverage ``before`` (the larger of ``min_coverage`` and ``before - max_drop``), or None."""
+    rules = _deny_rules(policy, network, "min_coverage")
+    floors = []
+    for r in rules:
+        if getattr(r, "min_coverage", None) is not None:
+            floors.append(float(r.min_coverage))
+        if getattr(r, "max_drop", None) is not None:
+            floors.append(before - float(r.max_drop))
+    return max(floors) if floors else None
+
+
+def load_cap(policy: Any | None, network: Network) -> float | None:
+    """The smallest ``max_prb_util`` of the deny ``max_load`` rules (None: none): a plan
+    above it is denied whatever the user's target, so the MILP aims below it too."""
+    return _smallest(_deny_rules(policy, network, "max_load"), "max_prb_util")
+
+
+#: Policy rule kinds the MILP carries as rows (a verified plan that breaks one triggers a
+#: re-linearisation around it).
+LINEARISED_KINDS = ("neighbour_harm", "min_coverage", "max_load")
+
+
+def linearised_breaks(verdict: dict[str, Any]) -> list[str]:
+    """Ids of the violated rules of a gate verdict whose kind the MILP models."""
+    return sorted({str(v.get("id")) for v in verdict.get("violations", []) or []
+                   if isinstance(v, dict) and v.get("kind") in LINEARISED_KINDS})

@@ -48,6 +48,10 @@ class Linearisation:
         n_whatifs: what-ifs run to build this model.
         seconds: wall time of those what-ifs.
         converged: whether every what-if's load fixed point converged.
+        p5_base, p5_delta: the same model for each cell's 5th-percentile user throughput
+            (Mbit/s; ``[n_hour, n_cell]`` and ``[n_item, n_hour, n_cell]``; a coefficient is 0
+            where the cell has no traffic at either end), with ``quality`` only.
+        cov_base, cov_delta: the same for the coverage (``[n_hour]``, ``[n_item, n_hour]``).
     """
 
     reference: tuple[int, ...]
@@ -60,6 +64,10 @@ class Linearisation:
     n_whatifs: int
     seconds: float
     converged: bool
+    p5_base: NDArray[np.float64] | None = None
+    p5_delta: NDArray[np.float64] | None = None
+    cov_base: NDArray[np.float64] | None = None
+    cov_delta: NDArray[np.float64] | None = None
 
     @property
     def n_items(self) -> int:
@@ -72,6 +80,25 @@ class Linearisation:
         r = np.zeros(self.n_items)
         r[list(self.reference)] = 1.0
         return self.base + np.tensordot(x - r, self.delta, axes=1)
+
+    def _step(self, chosen: Sequence[int]) -> NDArray[np.float64]:
+        x = np.zeros(self.n_items)
+        x[list(chosen)] = 1.0
+        r = np.zeros(self.n_items)
+        r[list(self.reference)] = 1.0
+        return x - r
+
+    def predict_p5(self, chosen: Sequence[int]) -> NDArray[np.float64]:
+        """Predicted 5th-percentile throughput ``[n_hour, n_cell]`` (needs ``quality``)."""
+        if self.p5_base is None or self.p5_delta is None:
+            raise ValueError("this model was built without quality (p5, coverage)")
+        return self.p5_base + np.tensordot(self._step(chosen), self.p5_delta, axes=1)
+
+    def predict_coverage(self, chosen: Sequence[int]) -> NDArray[np.float64]:
+        """Predicted coverage ``[n_hour]`` (needs ``quality``)."""
+        if self.cov_base is None or self.cov_delta is None:
+            raise ValueError("this model was built without quality (p5, coverage)")
+        return self.cov_base + self._step(chosen) @ self.cov_delta
 
     def column(self, cell_id: str) -> int:
         return self.cell_ids.index(cell_id)
@@ -88,17 +115,31 @@ def _universe(base_ids: Sequence[str], results: Sequence[WhatIfResult]) -> tuple
     return tuple(ids)
 
 
-def _embed(result: WhatIfResult, index: dict[str, int], n_hour: int) -> NDArray[np.float64]:
-    out = np.zeros((n_hour, len(index)))  # [n_hour, n_cell]
-    if result.cell_ids:
+def _embed(result: WhatIfResult, index: dict[str, int], n_hour: int,
+           what: str = "util") -> NDArray[np.float64]:
+    """``result``'s ``util`` (0 for absent cells) or ``p5`` (NaN for absent cells) on the
+    model's columns ``[n_hour, n_cell]``."""
+    values = result.util if what == "util" else result.p5
+    out = np.full((n_hour, len(index)), 0.0 if what == "util" else np.nan)
+    if result.cell_ids and values is not None:
         cols = [index[c] for c in result.cell_ids]
-        out[:, cols] = result.util
+        out[:, cols] = values
     return out
+
+
+def _p5_step(after: NDArray[np.float64], before: NDArray[np.float64]) -> NDArray[np.float64]:
+    d = after - before
+    return np.where(np.isfinite(d), d, 0.0)
+
+
+def _coverage(result: WhatIfResult, n_hour: int) -> NDArray[np.float64]:
+    return np.ones(n_hour) if result.coverage is None else np.asarray(result.coverage, float)
 
 
 def linearise(context: WhatIfContext, items: Sequence[Candidate], hours: Sequence[int],
               executor: Executor, reference: Sequence[int] = (),
-              reference_result: WhatIfResult | None = None) -> Linearisation:
+              reference_result: WhatIfResult | None = None,
+              quality: bool = False) -> Linearisation:
     """Build the linear model around ``reference`` with what-ifs on ``executor``.
 
     Args:
@@ -108,6 +149,8 @@ def linearise(context: WhatIfContext, items: Sequence[Candidate], hours: Sequenc
         reference: indices of the reference plan (must be free of knob conflicts).
         reference_result: the twin's utilisation under ``reference`` if already known
             (e.g. from verification); otherwise it is computed first.
+        quality: also model the per-cell 5th-percentile throughput and the coverage
+            (``reference_result`` must then carry them).
     """
     t0 = time.perf_counter()
     hours = tuple(int(h) for h in hours)
@@ -119,9 +162,12 @@ def linearise(context: WhatIfContext, items: Sequence[Candidate], hours: Sequenc
 
     def job(idx: Sequence[int], warm: WhatIfResult | None) -> WhatIfJob:
         if warm is None or not warm.cell_ids:
-            return WhatIfJob(tuple(acts[i] for i in sorted(idx)), hours)
-        return WhatIfJob(tuple(acts[i] for i in sorted(idx)), hours, warm.cell_ids, warm.util)
+            return WhatIfJob(tuple(acts[i] for i in sorted(idx)), hours, quality=quality)
+        return WhatIfJob(tuple(acts[i] for i in sorted(idx)), hours, warm.cell_ids, warm.util,
+                         quality=quality)
 
+    if reference_result is not None and quality and reference_result.p5 is None:
+        reference_result = None  # it lacks the quality numbers: run it again
     if reference_result is None:
         reference_result = executor.map(context, [job(ref, None)])[0]
         n_whatifs += 1
@@ -148,6 +194,10 @@ def linearise(context: WhatIfContext, items: Sequence[Candidate], hours: Sequenc
     n_hour = len(hours)
     u_ref = _embed(reference_result, index, n_hour)
     delta = np.zeros((len(items), n_hour, len(ids)))
+    p5_ref = _embed(reference_result, index, n_hour, "p5") if quality else None
+    p5_delta = np.zeros_like(delta) if quality else None
+    cov_ref = _coverage(reference_result, n_hour)
+    cov_delta = np.zeros((len(items), n_hour)) if quality else None
     valid = np.ones(len(items), dtype=bool)
     errors: dict[int, str] = {}
     converged = reference_result.converged
@@ -158,6 +208,9 @@ def linearise(context: WhatIfContext, items: Sequence[Candidate], hours: Sequenc
                 errors[i] = r.error
                 continue
             delta[i] = u_ref - _embed(r, index, n_hour)
+            if p5_delta is not None and p5_ref is not None and cov_delta is not None:
+                p5_delta[i] = _p5_step(p5_ref, _embed(r, index, n_hour, "p5"))
+                cov_delta[i] = cov_ref - _coverage(r, n_hour)
         else:
             r = added[i]
             if r.error:
@@ -167,6 +220,13 @@ def linearise(context: WhatIfContext, items: Sequence[Candidate], hours: Sequenc
             owner = knob_owner.get(items[i].knob)
             start = u_ref if owner is None else _embed(by_job[owner], index, n_hour)
             delta[i] = _embed(r, index, n_hour) - start
+            if p5_delta is not None and p5_ref is not None and cov_delta is not None:
+                p5_start = p5_ref if owner is None else _embed(by_job[owner], index, n_hour,
+                                                               "p5")
+                p5_delta[i] = _p5_step(_embed(r, index, n_hour, "p5"), p5_start)
+                cov_start = cov_ref if owner is None else _coverage(by_job[owner], n_hour)
+                cov_delta[i] = _coverage(r, n_hour) - cov_start
         converged &= r.converged
     return Linearisation(ref, hours, ids, u_ref, delta, valid, errors, n_whatifs,
-                         time.perf_counter() - t0, bool(converged))
+                         time.perf_counter() - t0, bool(converged), p5_ref, p5_delta,
+                         cov_ref if quality else None, cov_delta)

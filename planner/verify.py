@@ -13,7 +13,7 @@ import pandas as pd
 from numpy.typing import NDArray
 
 from planner.actions import _Action, apply_actions
-from planner.whatif import WhatIfResult, warm_vector
+from planner.whatif import WhatIfResult, cell_p5_mbps, warm_vector
 from twin.engine import Twin
 from twin.kpis import weighted_percentile
 from twin.network import Network
@@ -45,11 +45,16 @@ class Verification:
     converged: bool
     seconds: float
 
-    def as_result(self) -> WhatIfResult:
-        """The verified utilisation in the form of a what-if result (a new reference)."""
+    def as_result(self, quality: bool = False) -> WhatIfResult:
+        """The verified utilisation in the form of a what-if result (a new reference);
+        ``quality`` adds the per-cell 5th-percentile throughput and the coverage."""
         ids = tuple(self.network.cell_ids)
         util = np.stack([np.asarray(s.prb_util) for s in self.states])
-        return WhatIfResult(ids, util, self.converged, self.seconds)
+        if not quality:
+            return WhatIfResult(ids, util, self.converged, self.seconds)
+        p5 = np.stack([cell_p5_mbps(s) for s in self.states])
+        cov = np.asarray([float(s.kpis["coverage"]) for s in self.states])
+        return WhatIfResult(ids, util, self.converged, self.seconds, p5=p5, coverage=cov)
 
     def state_at(self, hour: int) -> State:
         return self.states[self.hours.index(hour)]

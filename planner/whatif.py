@@ -23,6 +23,7 @@ from twin.engine import Twin
 from twin.errors import CelltwinError
 from twin.links import LinkCache
 from twin.network import Network
+from twin.state import State
 
 
 @dataclass(frozen=True)
@@ -53,13 +54,16 @@ class WhatIfJob:
 
     ``warm_ids``/``warm_util`` (``[n_hours, n_warm]``) give a utilisation to start the load
     fixed point from (a nearby state, e.g. the plan the job changes); cells absent there start
-    from their parent sector's value (split halves) or 0 (new small cells).
+    from their parent sector's value (split halves) or 0 (new small cells). ``quality`` also
+    returns each cell's 5th-percentile user throughput and the coverage (for the MILP's
+    neighbour-harm and coverage rows).
     """
 
     actions: tuple[_Action, ...]
     hours: tuple[int, ...]
     warm_ids: tuple[str, ...] | None = None
     warm_util: NDArray[np.float64] | None = None
+    quality: bool = False
 
 
 @dataclass(frozen=True)
@@ -68,6 +72,8 @@ class WhatIfResult:
 
     ``error`` is set (and ``util`` empty) when the actions cannot be applied (e.g. two
     actions on one knob, an unknown id): such a candidate is simply not selectable.
+    ``p5`` (``[n_hours, n_cell]`` 5th-percentile user throughput per cell in Mbit/s, NaN for
+    a cell without traffic) and ``coverage`` (``[n_hours]``) come with a ``quality`` job.
     """
 
     cell_ids: tuple[str, ...]
@@ -75,6 +81,8 @@ class WhatIfResult:
     converged: bool
     seconds: float
     error: str | None = None
+    p5: NDArray[np.float64] | None = None
+    coverage: NDArray[np.float64] | None = None
 
 
 def warm_vector(cell_ids: Sequence[str], warm_ids: Sequence[str],
@@ -101,6 +109,8 @@ def run_job(twin: Twin, job: WhatIfJob) -> WhatIfResult:
     tw = twin.what_if(net)
     ids = tuple(net.cell_ids)
     util = np.zeros((len(job.hours), len(ids)))
+    p5 = np.full((len(job.hours), len(ids)), np.nan) if job.quality else None
+    cov = np.zeros(len(job.hours)) if job.quality else None
     converged = True
     for k, h in enumerate(job.hours):
         warm = None
@@ -108,5 +118,31 @@ def run_job(twin: Twin, job: WhatIfJob) -> WhatIfResult:
             warm = warm_vector(ids, job.warm_ids, job.warm_util[k])
         st = tw.run(h, warm_start=warm)
         util[k] = np.asarray(st.prb_util)
+        if p5 is not None and cov is not None:
+            p5[k] = cell_p5_mbps(st)
+            cov[k] = float(st.kpis["coverage"])
         converged &= bool(st.converged)
-    return WhatIfResult(ids, util, converged, time.perf_counter() - t0)
+    return WhatIfResult(ids, util, converged, time.perf_counter() - t0, p5=p5, coverage=cov)
+
+
+def cell_p5_mbps(state: State) -> NDArray[np.float64]:
+    """``[n_cell]`` 5th percentile of the user throughput over each cell's bins weighted by
+    offered traffic (NaN for a cell without traffic): the numbers ``verify.cell_rows`` gives
+    the policy gate, computed with one sort instead of a pandas group-by."""
+    n = len(state.res_cell)
+    out = np.full(n, np.nan)
+    serving = np.asarray(state.serving)
+    thr = state.res_bin["user_thr_mbps"].to_numpy(dtype=float)
+    w = state.res_bin["offered_mbps"].to_numpy(dtype=float)
+    keep = (serving >= 0) & (w > 0)
+    s, v, ww = serving[keep], thr[keep], w[keep]
+    order = np.lexsort((v, s))  # by cell, then throughput; stable at ties like argsort
+    s, v, ww = s[order], v[order], ww[order]
+    bounds = np.flatnonzero(np.diff(s)) + 1
+    starts = np.concatenate(([0], bounds)) if s.size else np.zeros(0, dtype=int)
+    ends = np.concatenate((bounds, [s.size])) if s.size else np.zeros(0, dtype=int)
+    for a, b in zip(starts, ends, strict=True):  # loop over cells, not bins
+        cum = np.cumsum(ww[a:b])
+        idx = int(np.searchsorted(cum, 0.05 * cum[-1], side="left"))
+        out[s[a]] = v[a + min(idx, b - a - 1)]
+    return out

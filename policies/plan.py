@@ -23,7 +23,8 @@ from twin.errors import CelltwinError
 from twin.network import Network
 
 #: Keys of a plan's action row that are not action parameters.
-ROW_EXTRAS = ("cost", "cost_detail", "targets", "description", "predicted", "source")
+ROW_EXTRAS = ("cost", "cost_detail", "targets", "description", "predicted", "source",
+              "work_order")
 
 
 @dataclass(frozen=True)

@@ -82,14 +82,47 @@ def new_cell_points(before: dict[str, Any], result: dict[str, Any]) -> list[dict
 SOURCE_LABELS = {"systematic": "systematic", "proposer": "LLM"}
 
 
+def _num(v: Any, fmt: str = ".3f") -> str:
+    return "-" if v is None else format(float(v), fmt)
+
+
 def action_rows(result: dict[str, Any]) -> list[dict[str, Any]]:
-    """One row per chosen action: what, where, cost, who proposed it and the rationale."""
-    return [{"kind": a.get("kind"), "change": a.get("description") or a.get("kind"),
-             "targets": ", ".join(str(t) for t in a.get("targets") or []),
-             "cost_eur": a.get("cost"),
-             "proposed_by": SOURCE_LABELS.get(a.get("source", ""), a.get("source") or "-"),
-             "rationale": a.get("rationale", "")}
-            for a in result.get("actions") or []]
+    """One row per chosen action: what, where (site, cell), the value before -> after, cost,
+    its verified effect alone and its contribution in the plan, who proposed it and why."""
+    rows = []
+    for a in result.get("actions") or []:
+        wo = a.get("work_order") or {}
+        alone, part = wo.get("effect_alone") or {}, wo.get("contribution") or {}
+        rows.append({
+            "kind": a.get("kind"), "change": a.get("description") or a.get("kind"),
+            "targets": ", ".join(str(t) for t in a.get("targets") or []),
+            "site": wo.get("site_id") or "-", "cell": wo.get("cell_id") or "-",
+            "from_to": wo.get("change") or "-",
+            "generated_site": bool(wo.get("generated")),
+            "cost_eur": a.get("cost"),
+            "peak_alone": (f"{_num(alone.get('peak_before'))} -> "
+                           f"{_num(alone.get('peak_after'))}") if alone else "-",
+            "cell_alone": (f"{_num(alone.get('cell_util_before'))} -> "
+                           f"{_num(alone.get('cell_util_after'))}") if alone else "-",
+            "contribution": part.get("peak_delta"),
+            "proposed_by": SOURCE_LABELS.get(a.get("source", ""), a.get("source") or "-"),
+            "rationale": a.get("rationale", "")})
+    return rows
+
+
+def dropped_rows(result: dict[str, Any]) -> list[dict[str, Any]]:
+    """Actions the optimiser chose that the verification showed to be idle, and why."""
+    return [{"action": d.get("key"), "cost_eur": d.get("cost"), "reason": d.get("reason")}
+            for d in result.get("dropped") or []]
+
+
+def frontier_rows(result: dict[str, Any]) -> list[dict[str, Any]]:
+    """What other budgets buy (verified), when the target is missed or the plan denied."""
+    return [{"budget_eur": f.get("budget_eur"), "cost_eur": f.get("cost_eur"),
+             "peak": f.get("peak_prb_util"), "target_met": f.get("target_met"),
+             "policy_passed": f.get("policy_passed"),
+             "kinds": ", ".join(f"{k} x{n}" for k, n in (f.get("kinds") or {}).items())}
+            for f in result.get("frontier") or []]
 
 
 def round_rows(result: dict[str, Any]) -> list[dict[str, Any]]:

@@ -62,6 +62,9 @@ def register(sub: Any) -> None:
                    help="folder for the audit .lp files (default: a new folder under the "
                    "system temp dir)")
     p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.add_argument("--report", default=None, metavar="FILE",
+                   help="also write the plan report (self-contained, printable HTML: verdict, "
+                   "before/after maps, KPIs, work order, options considered, provenance)")
     p.add_argument("--verbose", action="store_true", help="progress on stderr")
     p.set_defaults(func=run)
 
@@ -99,6 +102,8 @@ def run(args: argparse.Namespace) -> int:
         raise ValidationError("plan", f"--workers must be >= 1, got {args.workers}")
     if args.max_iterations < 1:
         raise ValidationError("plan", "--max-iterations must be >= 1")
+    if args.report:
+        check_report_path(args.report)
     catalogue = load_costs(args.costs)
     policy = load_policy(args.policy)
     t1 = time.perf_counter()
@@ -124,6 +129,8 @@ def run(args: argparse.Namespace) -> int:
         executor.close()
     plan.timings_s = {"load_scenario": t_load, **plan.timings_s,
                       "command": time.perf_counter() - t0}
+    if args.report:
+        write_report(args.report, sc.network, plan)
     if args.json:
         print(json.dumps(plan.to_json(), indent=2, allow_nan=False))
     else:
@@ -131,8 +138,48 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
+def check_report_path(path: str) -> Path:
+    """``--report`` must name a file in an existing folder (checked before planning)."""
+    target = Path(path)
+    if not target.parent.is_dir():
+        raise ValidationError("plan", f"--report {path!r}: folder {str(target.parent)!r} does "
+                              "not exist")
+    if target.is_dir():
+        raise ValidationError("plan", f"--report {path!r} is a folder; name a file")
+    return target
+
+
+def write_report(path: str, network: Any, plan: Plan) -> None:
+    """The HTML report of ``plan`` (api.report) at ``path``; a folder that does not exist or
+    cannot be written is a user error."""
+    from api.report import report_html
+
+    target = check_report_path(path)
+    code = {"command": "celltwin plan", "written": datetime.now(UTC).isoformat(
+        timespec="seconds")}
+    try:
+        target.write_text(report_html(network, plan.to_json(), provenance=code),
+                          encoding="utf-8")
+    except OSError as exc:
+        raise ValidationError("plan", f"--report {path!r} cannot be written: {exc}") from exc
+
+
+def verdict_line(plan: Plan) -> str:
+    """The first line of the text output: target met or not, policy passed or denied."""
+    pol = plan.policy.get("passed")
+    rules = sorted({str(v.get("id") or v.get("rule_id") or "?") for v in
+                    plan.policy.get("violations", []) if isinstance(v, dict)})
+    policy = {True: "policy passed", None: "policy not checked"}.get(
+        pol, "policy DENIED" + (f" ({', '.join(rules)})" if rules else ""))
+    if plan.target_met:
+        return f"target met: peak {plan.peak_after:.3f} <= {plan.target:.2f}; {policy}"
+    return (f"TARGET NOT MET: best verified peak {plan.peak_after:.3f} > target "
+            f"{plan.target:.2f} (from {plan.peak_before:.3f}); {policy}")
+
+
 def print_plan(plan: Plan) -> None:
     b, a = plan.before.kpis, plan.after.kpis
+    print(verdict_line(plan))
     print(f"scenario {plan.scenario}: target peak {plan.target:.2f} ({plan.horizon} hour"
           f"{'s' if plan.horizon == 'day' else ''}), budget {plan.budget_eur:,.0f}")
     print(f"  {plan.message}")
@@ -149,10 +196,33 @@ def print_plan(plan: Plan) -> None:
     lb = plan.lower_bound.get("peak_prb_util")
     if lb is not None:
         print(f"  lower bound on the peak (LP relaxation of the model): {lb:.3f}")
-    print(f"\nactions ({plan.total_cost:,.0f} total):")
+    print(f"\nwork order ({plan.total_cost:,.0f} total):")
     for row in plan.action_rows():
-        print(f"  - {row['description']:<52} {row['cost']:>10,.0f}")
+        print(f"  - {row['description']:<60} {row['cost']:>10,.0f}")
+        wo = row.get("work_order")
+        if wo:
+            alone, part = wo["effect_alone"], wo["contribution"]
+            cell = ""
+            if alone.get("cell_util_after") is not None:
+                before = alone.get("cell_util_before")
+                cell = (f", {alone['cell_id']} " + (f"{before:.3f} -> " if before is not None
+                                                     else "new, ") +
+                        f"{alone['cell_util_after']:.3f}")
+            print(f"      alone: peak {alone['peak_before']:.3f} -> {alone['peak_after']:.3f}"
+                  f"{cell}; in the plan: peak {part['peak_without']:.3f} without it, "
+                  f"{part['peak_with']:.3f} with it")
         print(f"      {row['rationale']}")
+    for d in plan.dropped:
+        print(f"  dropped {d['key']} ({d['cost']:,.0f}): {d['reason']}")
+    if plan.frontier:
+        print("\nwhat other budgets buy (each verified by the twin):")
+        print(f"  {'budget':>10} {'cost':>10} {'peak':>7} {'target':>7} {'policy':>8}  kinds")
+        for f in plan.frontier:
+            pol_f = {True: "passed", False: "denied", None: "-"}[f["policy_passed"]]
+            kinds = ", ".join(f"{k} x{n}" for k, n in f["kinds"].items()) or "none"
+            print(f"  {f['budget_eur']:>10,.0f} {f['cost_eur']:>10,.0f} "
+                  f"{f['peak_prb_util']:>7.3f} {'met' if f['target_met'] else 'missed':>7} "
+                  f"{pol_f:>8}  {kinds}")
     pol = plan.policy
     verdict = {True: "passed", False: "DENIED", None: "not checked"}[pol.get("passed")]
     print(f"\npolicy: {verdict}" + (f" ({pol['note']})" if pol.get("note") else ""))

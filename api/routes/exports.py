@@ -22,6 +22,7 @@ from api.errors import conflict
 from api.exports import plan_a1, plan_csv, plan_geojson
 from api.schemas.common import CONFLICT, ERRORS, NOT_FOUND
 from api.verdicts import standing
+from planner.generated_sites import network_for_result
 
 router = APIRouter(tags=["exports"], responses={**ERRORS, **NOT_FOUND, **CONFLICT})
 
@@ -61,7 +62,7 @@ def export_plan(plan_id: str, _user: ViewerDep, db: SessionDep, cache: CacheDep,
         return Response(plan_csv(plan_id, row.result, mark), media_type="text/csv",
                         headers={**headers,
                                  "Content-Disposition": f'attachment; filename="{name}.csv"'})
-    network = cache.loaded(row.network).scenario.network
+    network = network_for_result(cache.loaded(row.network).scenario.network, row.result)
     if fmt == "a1":
         approvers = [{"by": a.approver, "role": a.role, "at": a.approved_at.isoformat()}
                      for a in row.approvals if a.policy_hash == st.policy_hash]

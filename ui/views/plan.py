@@ -99,6 +99,9 @@ def show_result(ctx: PageContext, net: dict[str, Any], job: dict[str, Any]) -> N
     current = job.get("policy_current") or {}
     verdict = current.get("passed", job.get("policy_passed"))  # the policy in force
     st.subheader(f"Plan {job['id'][:8]}")
+    if res.get("target_met") is False:
+        st.error(f"Target not met: best verified peak {res.get('peak_after', 0):.3f} > target "
+                 f"{res.get('target', 0):.2f}. What other budgets buy is below.")
     st.markdown(f"{res.get('message', '')}  \n"
                 f"**{'verified' if res.get('verified') else 'NOT verified'}** by the twin after "
                 f"{res.get('iterations')} round(s), {res.get('what_ifs')} what-ifs; policy "
@@ -132,6 +135,14 @@ def show_result(ctx: PageContext, net: dict[str, Any], job: dict[str, Any]) -> N
                  width="stretch",
                  column_config={"cost_eur": st.column_config.NumberColumn(format="%.0f"),
                                 "rationale": st.column_config.TextColumn(width="large")})
+    dropped = plan_view.dropped_rows(res)
+    if dropped:
+        st.markdown("#### Chosen by the optimiser but dropped after verification")
+        st.dataframe(pd.DataFrame(dropped), hide_index=True, width="stretch")
+    frontier = plan_view.frontier_rows(res)
+    if frontier:
+        st.markdown("#### What other budgets buy (each verified by the twin)")
+        st.dataframe(pd.DataFrame(frontier), hide_index=True, width="stretch")
     st.markdown("#### What the optimiser chose, round by round")
     st.dataframe(pd.DataFrame(plan_view.round_rows(res)), hide_index=True,
                  width="stretch")
