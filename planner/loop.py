@@ -132,10 +132,10 @@ class PlannerSettings:
 
     def __post_init__(self) -> None:
         if not (np.isfinite(self.target) and 0.0 < self.target <= 10.0):
-            raise ValidationError("plan", f"--target must be a utilisation in (0, 10], e.g. "
+            raise ValidationError("plan", f"the target must be a utilisation in (0, 10], e.g. "
                                   f"0.5; got {self.target:g}")
         if not np.isfinite(self.budget_eur) or self.budget_eur < 0:
-            raise ValidationError("plan", f"--budget must be a non-negative amount, got "
+            raise ValidationError("plan", f"the budget must be a non-negative amount, got "
                                   f"{self.budget_eur:g}")
         if self.horizon not in ("busy", "day"):
             raise ValidationError("plan", f"--horizon must be 'busy' or 'day', got "
@@ -143,7 +143,7 @@ class PlannerSettings:
         if self.max_iterations < 1:
             raise ValidationError("plan", "max_iterations must be >= 1")
         if self.max_actions is not None and self.max_actions < 0:
-            raise ValidationError("plan", f"--max-actions must be >= 0, got {self.max_actions}")
+            raise ValidationError("plan", f"the most actions per plan must be >= 0, got {self.max_actions}")
         if self.tolerance <= 0 or self.margin < 0:
             raise ValidationError("plan", "tolerance must be > 0 and margin >= 0")
 
@@ -591,7 +591,8 @@ def plan_network(twin: Twin, catalogue: CostCatalogue, settings: PlannerSettings
         timings["policy"] = time.perf_counter() - t0
         if plan.policy.get("passed") is False:
             plan.verified = False
-            plan.message += " The policy gate denies this plan; see policy.violations."
+            plan.message += (" The policy gate denies this plan: it breaks "
+                             + "; ".join(_rule_texts(plan.policy)) + ".")
         if budgets and (not plan.target_met or plan.policy.get("passed") is False):
             if examined is not None and best is not None:  # the pruned plan is a point too
                 kept_t = tuple(best.chosen[k] for k in examined.kept)
@@ -676,6 +677,19 @@ def _examine(twin: Twin, s: PlannerSettings, policy: Any | None, catalogue: Cost
                    hint, passed, do_prune=s.prune)
 
 
+def _rule_texts(policy: dict[str, Any] | None, limit: int = 5) -> list[str]:
+    """The denying rules of a gate verdict in a planner's words (their messages)."""
+    out = []
+    for v in (policy or {}).get("violations") or []:
+        if isinstance(v, dict):
+            text = str(v.get("message") or v.get("summary") or "")
+            rid = str(v.get("rule_id") or v.get("rule") or v.get("id") or "")
+            out.append(f"{rid} ({text})" if rid and text and rid not in text else text or rid)
+        else:
+            out.append(str(v))
+    return out[:limit] + ([f"{len(out) - limit} more"] if len(out) > limit else [])
+
+
 def _message(s: PlannerSettings, base: Verification, ver: Verification,
              chosen: list[Candidate], met: bool, items: list[Candidate],
              catalogue: CostCatalogue) -> str:
@@ -688,8 +702,8 @@ def _message(s: PlannerSettings, base: Verification, ver: Verification,
                 f"{len(chosen)} action(s) for {cost:,.0f} {catalogue.currency}")
     cheapest = min((c.cost.total_eur for c in items if c.cost.total_eur > 0), default=0.0)
     hint = (f"; the cheapest paid candidate costs {cheapest:,.0f} {catalogue.currency}"
-            if cheapest > s.budget_eur else "; raise --budget or --max-actions, or add "
-            "candidate sites")
+            if cheapest > s.budget_eur else "; a larger budget, more actions per plan or more "
+            "candidate sites may reach it")
     if not chosen:
         return (f"no plan within a budget of {s.budget_eur:,.0f} {catalogue.currency} lowers "
                 f"the peak below {base.peak:.3f}{hint}")

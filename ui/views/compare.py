@@ -10,7 +10,7 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
-from ui import maps, plan_view
+from ui import maps, plan_view, verdict
 from ui.charts import MAX_BARS, bar_cells, util_axis
 from ui.session import PageContext, attempt, context, pick_network, pick_plan
 
@@ -140,6 +140,7 @@ def main() -> None:
     job = attempt(lambda: ctx.client.plan(meta["id"]), "loading the plan")
     if not job or not job.get("result"):
         return
+    verdict.show(job)
     kpi_deltas(job["result"])
     side_by_side(ctx, net, job)
     charts(job["result"])

@@ -9,7 +9,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from ui import maps, plan_view
+from ui import maps, plan_view, verdict
 from ui.client import ApiClientError
 from ui.session import PageContext, attempt, context, pick_network, show_error
 
@@ -97,15 +97,15 @@ def _stage(job: dict[str, Any]) -> str:
 def show_result(ctx: PageContext, net: dict[str, Any], job: dict[str, Any]) -> None:
     res = job.get("result") or {}
     current = job.get("policy_current") or {}
-    verdict = current.get("passed", job.get("policy_passed"))  # the policy in force
+    passed = current.get("passed", job.get("policy_passed"))  # the policy in force
     st.subheader(f"Plan {job['id'][:8]}")
-    if res.get("target_met") is False:
-        st.error(f"Target not met: best verified peak {res.get('peak_after', 0):.3f} > target "
-                 f"{res.get('target', 0):.2f}. What other budgets buy is below.")
+    verdict.show(job)
+    if res.get("target_met") is False and res.get("frontier"):
+        st.caption("What other budgets buy is below (each verified by the twin).")
     st.markdown(f"{res.get('message', '')}  \n"
                 f"**{'verified' if res.get('verified') else 'NOT verified'}** by the twin after "
                 f"{res.get('iterations')} round(s), {res.get('what_ifs')} what-ifs; policy "
-                f"gate: **{ {True: 'passed', False: 'DENIED', None: 'not checked'}[verdict] }**"
+                f"gate: **{ {True: 'passed', False: 'DENIED', None: 'not checked'}[passed] }**"
                 + (" (the policy in force, re-evaluated: the plan was checked under another "
                    "policy version)" if current.get("stale") else ""))
     c = st.columns(4)
