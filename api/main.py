@@ -24,6 +24,7 @@ from api.limits import BodySizeLimit
 from api.network_store import NetworkCache
 from api.policy_store import ActivePolicy
 from api.routes import (
+    actions,
     audit,
     demand,
     exports,
@@ -48,7 +49,7 @@ log = logging.getLogger("celltwin.api")
 def api_router() -> APIRouter:
     r = APIRouter(prefix=API_PREFIX)
     for module in (health, scenarios, networks, state, plans, policies, exports, demand, me,
-                   policy_cases, audit, models, raster, report):
+                   policy_cases, audit, models, raster, report, actions):
         r.include_router(module.router)
     return r
 

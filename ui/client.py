@@ -106,6 +106,10 @@ class ApiClient:
     def scenarios(self) -> list[dict[str, Any]]:
         return self._json("GET", "/scenarios")["items"]
 
+    def actions(self) -> list[dict[str, Any]]:
+        """The action vocabulary (``GET /actions``): kinds, parameters, bounds."""
+        return self._json("GET", "/actions")["kinds"]
+
     def models(self) -> list[dict[str, Any]]:
         """The LLM models a plan may name (``GET /models``)."""
         return self._json("GET", "/models")["items"]
@@ -194,6 +198,11 @@ class ApiClient:
         media = resp.headers.get("content-type", "application/octet-stream").split(";")[0]
         fname = _filename(resp.headers.get("content-disposition", ""))
         return Download(resp.content, media, fname or f"plan-{plan_id}.{fmt}")
+
+    def plan_report(self, plan_id: str) -> Download:
+        """The plan report (``GET /plans/{id}/report``): one self-contained HTML page."""
+        resp = self._send("GET", f"/plans/{plan_id}/report")
+        return Download(resp.content, "text/html", f"plan-{plan_id}-report.html")
 
     def wait_plan(self, plan_id: str, on_progress: Callable[[dict[str, Any]], None] | None = None,
                   timeout_s: float = 600.0) -> dict[str, Any]:

@@ -179,3 +179,26 @@ def test_local_frame_maps_are_a_plain_plane_and_radio_layers_are_inline() -> Non
     assert "30 dB" in maps.raster_legend_html(doc)
     geo = maps.base_map([[45.0, 9.0], [45.1, 9.1]]).get_root().render()
     assert "L.CRS.Simple" not in geo
+
+
+def test_whatif_rows_keep_only_their_kinds_fields_and_allowed_kinds() -> None:
+    import pandas as pd
+
+    from ui.whatif_editor import action_table, rows_to_actions
+
+    vocab = [{"kind": "set_tilt", "parameters": {"cell_id": {}, "elec_tilt_deg": {}}},
+             {"kind": "add_small_cell", "parameters": {"candidate_id": {}, "tx_power_dbm": {},
+                                                       "cio_db": {}}},
+             {"kind": "upgrade_mimo", "parameters": {"cell_id": {}, "mimo_layers": {}}}]
+    df = action_table([{"kind": "set_tilt", "cell_id": "S01-1", "elec_tilt_deg": 8.0},
+                       {"kind": "upgrade_mimo", "cell_id": "S01-2", "mimo_layers": 4.0}])
+    df = pd.concat([df, pd.DataFrame([{"kind": "add_small_cell", "candidate_id": "C01",
+                                       "tx_power_dbm": 30.0, "elec_tilt_deg": 3.0},
+                                      {"kind": None}])], ignore_index=True)
+    acts, notes = rows_to_actions(df, vocab, {"set_tilt", "add_small_cell", "upgrade_mimo"})
+    assert acts == [{"kind": "set_tilt", "cell_id": "S01-1", "elec_tilt_deg": 8.0},
+                    {"kind": "upgrade_mimo", "cell_id": "S01-2", "mimo_layers": 4},
+                    {"kind": "add_small_cell", "candidate_id": "C01", "tx_power_dbm": 30.0}]
+    assert isinstance(acts[1]["mimo_layers"], int) and notes == []
+    only_sc, notes = rows_to_actions(df, vocab, {"add_small_cell"})
+    assert [a["kind"] for a in only_sc] == ["add_small_cell"] and len(notes) == 2

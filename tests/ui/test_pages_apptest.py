@@ -253,3 +253,30 @@ def test_switching_network_resets_the_hour_and_others_networks_are_not_preselect
     assert fresh.selectbox(key="network_pick").value is None
     assert any("No network selected" in i.value for i in fresh.info)
     assert not fresh.metric
+
+
+def test_plan_page_verdict_first_from_the_api_and_a_what_if_edit(
+        open_page: Any, api: ApiClient, hotspot: dict[str, Any],
+        done_plan: dict[str, Any]) -> None:
+    # a new tab (no session): the page takes the plan from the API, verdict first
+    at = open_page("plan", network_id=hotspot["id"])
+    assert not at.exception
+    shown = at.query_params["plan"]
+    newest = api.plans(hotspot["id"])[0]["id"]
+    assert shown == [newest] or shown == newest
+    boxes = [*at.success, *at.warning, *at.error]
+    assert any("Target met" in b.value or "Target NOT met" in b.value for b in boxes)
+    # the what-if editor: verify the plan's own actions minus all but the first
+    at = open_page("plan", network_id=hotspot["id"], plan_id=done_plan["id"])
+    assert any(b.label.startswith("Plan report") for b in at.get("download_button"))
+    button(at, "Verify the edit with the twin").click().run(timeout=120)
+    assert not at.exception
+    out = at.session_state[f"whatif_result_{done_plan['id']}"]
+    again = api.verify_plan(done_plan["id"], [
+        {k: v for k, v in a.items() if k in ("kind", "cell_id", "candidate_id", "elec_tilt_deg",
+                                             "azimuth_deg", "tx_power_dbm", "cio_db",
+                                             "mimo_layers")}
+        for a in done_plan["result"]["actions"]])
+    assert out["peak_after"] == pytest.approx(again["peak_after"])
+    assert sum("Target met" in b.value or "Target NOT met" in b.value
+               for b in [*at.success, *at.warning, *at.error]) >= 2

@@ -9,7 +9,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from ui import maps, plan_view, verdict
+from ui import maps, plan_view, verdict, whatif_editor
 from ui.client import ApiClientError
 from ui.session import PageContext, attempt, context, pick_network, show_error
 
@@ -130,7 +130,12 @@ def show_result(ctx: PageContext, net: dict[str, Any], job: dict[str, Any]) -> N
                              new_cells=plan_view.new_cell_points(before, res), heat=False)
         maps.show(m, key=f"plan_map_{job['id']}")
         st.markdown(maps.legend_html(), unsafe_allow_html=True)
-    st.markdown("#### Proposed actions")
+    report = attempt(lambda: ctx.client.plan_report(job["id"]), "the plan report")
+    if report is not None:
+        st.download_button("Plan report (HTML, printable): verdict, maps, work order, cost",
+                           report.content, file_name=report.filename, mime="text/html",
+                           key=f"report_{job['id']}")
+    st.markdown("#### Proposed actions (work order)")
     st.dataframe(pd.DataFrame(plan_view.action_rows(res)), hide_index=True,
                  width="stretch",
                  column_config={"cost_eur": st.column_config.NumberColumn(format="%.0f"),
@@ -167,6 +172,17 @@ def show_result(ctx: PageContext, net: dict[str, Any], job: dict[str, Any]) -> N
             st.dataframe(pd.DataFrame(rows)[[c for c in ("id", "severity", "passed", "summary",
                                                          "file") if c in rows[0]]],
                          hide_index=True, width="stretch")
+    whatif_editor.show(ctx, net, job)
+
+
+def latest_plan_id(ctx: PageContext, network_id: str) -> str | None:
+    """The plan to show: this session's, the link's (``?plan=``), else the network's newest
+    (a new tab has no session: the result comes from the API, not from memory)."""
+    for pid in (st.session_state.get("plan_id"), st.query_params.get("plan")):
+        if pid:
+            return str(pid)
+    plans = attempt(lambda: ctx.client.plans(network_id), "listing plans") or []
+    return str(plans[0]["id"]) if plans else None
 
 
 def main() -> None:
@@ -182,9 +198,10 @@ def main() -> None:
     params = plan_form(ctx, net)
     if params is not None:
         run_plan(ctx, net, params)
-    pid = st.session_state.get("plan_id")
+    pid = latest_plan_id(ctx, net["id"])
     if not pid:
         return
+    st.query_params["plan"] = pid  # a link or a new tab opens the same plan
     job = attempt(lambda: ctx.client.plan(pid), "loading the plan")
     if not job or job.get("network_id") != net["id"]:
         return
