@@ -82,8 +82,13 @@ def test_api_network_plan_and_export_make_no_remote_connection(
         assert gj["type"] == "FeatureCollection"
         csv = api.export_plan(job["id"], "csv").content.decode()
         assert len(csv.strip().splitlines()) == len(job["result"]["actions"]) + 1
+        approver = client_for(live_api, "approver")  # A1 only for an approved plan
+        try:
+            approver.approve_plan(job["id"], "offline check", job["revision"])
+        finally:
+            approver.close()
         a1 = json.loads(api.export_plan(job["id"], "a1").content)
-        assert isinstance(a1, dict) and a1
+        assert isinstance(a1, dict) and a1["x_celltwin"]["approved"] is True
         health = api.health()
     finally:
         api.close()
