@@ -29,7 +29,7 @@ import io
 import re
 from typing import Any
 
-from api.geojson import cell_features, collection, coords, map_origin
+from api.geojson import cell_features, collection, coords, frame_of, map_origin
 from api.planning import parse_edited
 from planner.actions import apply_actions
 from planner.plan import clean
@@ -44,10 +44,40 @@ CSV_COLUMNS = ("plan_id", "index", "kind", "target", "cell_id", "candidate_id",
                "cost_eur", "capex_eur", "opex_eur_per_year", "description", "rationale",
                "site_id", "parameter", "from_value", "to_value", "generated_site",
                "peak_alone", "cell_util_before", "cell_util_alone", "peak_without",
-               "peak_with", "contribution", "plan_status", "approved", "policy_version")
+               "peak_with", "contribution", "plan_status", "approved", "policy_version",
+               "site_lat_deg", "site_lon_deg", "site_x_m", "site_y_m", "frame")
 
 
-def plan_csv(plan_id: str, result: dict[str, Any], mark: dict[str, Any] | None = None) -> str:
+def action_positions(network: Network, result: dict[str, Any]) -> list[dict[str, Any]]:
+    """Per action of the result, where it happens: its cell's site, or its candidate location,
+    in the input's coordinates (WGS84 when the network has an origin; local metres always)."""
+    sites = network.sites.set_index("site_id")
+    cells = network.cells.set_index("cell_id")
+    cands = network.candidates.set_index("candidate_id") if len(network.candidates) else None
+    frame = frame_of(network)
+    out = []
+    for a in result.get("actions", []) or []:
+        pos: Any = None
+        cell = a.get("cell_id")
+        if cell is not None and cell in cells.index:
+            pos = sites.loc[cells.loc[cell, "site_id"]]
+        elif a.get("candidate_id") is not None and cands is not None and a["candidate_id"] in \
+                cands.index:
+            pos = cands.loc[a["candidate_id"]]
+        if pos is None:
+            out.append({"frame": frame})
+            continue
+        row = {"site_x_m": round(float(pos["x_m"]), 2), "site_y_m": round(float(pos["y_m"]), 2),
+               "frame": frame}
+        if network.origin is not None:
+            row["site_lat_deg"] = round(float(pos["lat_deg"]), 7)
+            row["site_lon_deg"] = round(float(pos["lon_deg"]), 7)
+        out.append(row)
+    return out
+
+
+def plan_csv(plan_id: str, result: dict[str, Any], mark: dict[str, Any] | None = None,
+             network: Network | None = None) -> str:
     """One row per action (CSV_COLUMNS); empty fields where a column does not apply. ``mark``
     (the plan's standing, routes/exports.py) fills the last three columns of every row."""
     m = mark or {}
@@ -58,6 +88,7 @@ def plan_csv(plan_id: str, result: dict[str, Any], mark: dict[str, Any] | None =
     buf = io.StringIO()
     w = csv.DictWriter(buf, fieldnames=CSV_COLUMNS, extrasaction="ignore", lineterminator="\n")
     w.writeheader()
+    where = action_positions(network, result) if network is not None else []
     for i, a in enumerate(result.get("actions", []) or []):
         detail = a.get("cost_detail") or {}
         targets = a.get("targets") or []
@@ -65,7 +96,8 @@ def plan_csv(plan_id: str, result: dict[str, Any], mark: dict[str, Any] | None =
                     "target": ";".join(str(t) for t in targets), "cost_eur": a.get("cost", ""),
                     "capex_eur": detail.get("capex_eur", ""),
                     "opex_eur_per_year": detail.get("opex_eur_per_year", ""),
-                    **_work_order_cells(a.get("work_order") or {}), **status})
+                    **_work_order_cells(a.get("work_order") or {}), **status,
+                    **(where[i] if i < len(where) else {})})
     return buf.getvalue()
 
 
@@ -190,5 +222,6 @@ def plan_a1(network: Network, plan_id: str, result: dict[str, Any],
     return clean({"format": "celltwin-a1", "a1_interface": "A1-P v2 (O-RAN A1AP)",
                   "policy_type_id": A1_POLICY_TYPE, "policies": policies,
                   "x_celltwin": {"plan_id": plan_id, "network": network.name, **(mark or {}),
-                                 "parameter_changes": changes, "not_in_a1": other},
+                                 "parameter_changes": changes, "not_in_a1": other,
+                                 "positions": action_positions(network, result)},
                   "notes": notes})

@@ -58,11 +58,11 @@ def export_plan(plan_id: str, _user: ViewerDep, db: SessionDep, cache: CacheDep,
                        f"{headers['X-Celltwin-Policy-Version']}): an A1 policy is exported "
                        "only for an approved plan. Approve it (POST /plans/{id}/approve) or "
                        "export geojson or csv, which are marked as drafts")
+    network = network_for_result(cache.loaded(row.network).scenario.network, row.result)
     if fmt == "csv":
-        return Response(plan_csv(plan_id, row.result, mark), media_type="text/csv",
+        return Response(plan_csv(plan_id, row.result, mark, network), media_type="text/csv",
                         headers={**headers,
                                  "Content-Disposition": f'attachment; filename="{name}.csv"'})
-    network = network_for_result(cache.loaded(row.network).scenario.network, row.result)
     if fmt == "a1":
         approvers = [{"by": a.approver, "role": a.role, "at": a.approved_at.isoformat()}
                      for a in row.approvals if a.policy_hash == st.policy_hash]

@@ -99,6 +99,15 @@ def test_sites_and_new_small_cells_keep_their_input_coordinates(
     (pt,) = [f for f in doc["features"] if f["properties"]["feature_type"] == "small_cell"]
     assert _metres(o, pt["geometry"]["coordinates"],
                    [float(cand["lon_deg"]), float(cand["lat_deg"])]) < 1.0
+    # the CSV work order carries the same place
+    import csv
+    import io
+
+    text = client.get(f"/api/v1/plans/{pid}/export?format=csv", headers=auth("viewer")).text
+    (row,) = list(csv.DictReader(io.StringIO(text)))
+    assert row["frame"] == "wgs84"
+    assert _metres(o, [float(row["site_lon_deg"]), float(row["site_lat_deg"])],
+                   [float(cand["lon_deg"]), float(cand["lat_deg"])]) < 1.0
 
 
 def _count(client: TestClient) -> int:

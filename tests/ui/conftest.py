@@ -191,7 +191,7 @@ def browser() -> Iterator[Any]:
 
 
 @pytest.fixture(scope="session")
-def walkthrough(browser: Any, live_ui: Server, hotspot: dict[str, Any],
+def walkthrough(browser: Any, live_ui: Server, hotspot: dict[str, Any], api: Any,
                 tmp_path_factory: pytest.TempPathFactory) -> Any:
     """One user's walk through every page (a plan run on hotspot), recorded. Screenshots go to
     a temporary folder, or to docs/screenshots/ (the ones committed for reviewers) when
@@ -200,4 +200,11 @@ def walkthrough(browser: Any, live_ui: Server, hotspot: dict[str, Any],
 
     shots = (SCREENSHOTS if os.environ.get("CELLTWIN_SCREENSHOTS") == "1"
              else tmp_path_factory.mktemp("screenshots"))
-    return walk(browser, f"{live_ui.url}/?network={hotspot['id']}", shots)
+    # a denied plan to open by a deep link: a copy of the finished plan whose saved edit sets
+    # a tilt just past the policy's bound
+    denied = api.create_plan(hotspot["id"], {"max_iterations": 1, "max_actions": 2})
+    assert api.wait_plan(denied["id"], timeout_s=300)["status"] == "done"
+    api.verify_plan(denied["id"], [{"kind": "set_tilt", "cell_id": "S01-1",
+                                    "elec_tilt_deg": 12.00001}], save=True)
+    return walk(browser, f"{live_ui.url}/?network={hotspot['id']}", shots,
+                denied_plan=denied["id"])

@@ -4,6 +4,7 @@ the numbers the API holds. Screenshots of every page land in docs/screenshots/."
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
@@ -31,6 +32,14 @@ def test_a_plan_run_in_the_browser_lowers_the_peak_on_the_after_map(
     assert len(w.layers["compare"]) >= 2 and min(w.layers["compare"]) >= 57
     assert w.layers["network"] and w.layers["network"][0] >= 57
     assert w.layers["plan"] and w.layers["plan"][0] >= 57
-    for page in PAGES:
+    # the verdict comes first on the Plan page, in words
+    assert re.search(r"Target (NOT )?met", w.plan_text.split("Proposed actions")[0])
+    # a radio layer is an inline image drawn in the map (the offline test checks that the
+    # walk asked nothing of another host)
+    assert w.radio_images >= 1
+    # a denied plan opened by a deep link as the first visit: verdict first, the rule named
+    head = w.denied_text.split("Peak PRB utilisation")[0]
+    assert "DENIED by the policy in force" in head and "tilt" in head.lower(), head[:1500]
+    for page in (*PAGES, "network-sinr", "plan-denied"):
         shot = w.screenshots[page]
         assert shot.is_file() and shot.stat().st_size > 20_000, shot

@@ -24,6 +24,8 @@ class Walkthrough:
     peak_after: float | None = None
     plan_text: str = ""
     timings_s: dict[str, float] = field(default_factory=dict)
+    radio_images: int = 0          # image overlays (radio layer) in the Network page's map
+    denied_text: str = ""          # the Plan page of a denied plan, opened by a deep link
 
 
 def map_layers(page: Any) -> list[int]:
@@ -75,7 +77,24 @@ def goto_page(page: Any, title: str) -> None:
     page.get_by_role("heading", name=re.compile(f"^{title}")).first.wait_for(timeout=60_000)
 
 
-def walk(browser: Any, ui_url: str, shots: Path) -> Walkthrough:
+def _plan_param(url: str) -> str | None:
+    m = re.search(r"[?&]plan=([^&]+)", url)
+    return m.group(1) if m else None
+
+
+def image_layers(page: Any) -> int:
+    """Image overlays (``.leaflet-image-layer``: the radio maps) in the map iframes."""
+    n = 0
+    for fr in page.frames:
+        if MAP_FRAME in fr.url and not fr.is_detached():
+            try:
+                n += fr.locator("img.leaflet-image-layer").count()
+            except Exception:  # a frame that went away while counting
+                continue
+    return n
+
+
+def walk(browser: Any, ui_url: str, shots: Path, denied_plan: str | None = None) -> Walkthrough:
     w = Walkthrough()
     ctx = browser.new_context(viewport={"width": 1400, "height": 1000})
     ctx.on("request", lambda r: w.requests.append(r.url))
@@ -89,10 +108,23 @@ def walk(browser: Any, ui_url: str, shots: Path) -> Walkthrough:
         w.layers["network"] = wait_maps(page, 1)
         w.screenshots["network"] = screenshot(page, shots / "network.png")
         w.timings_s["network"] = time.monotonic() - t0
+        # a radio layer: the SINR map drawn under the wedges, from an inline image
+        page.get_by_text("SINR (dB)", exact=True).first.click()
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and image_layers(page) == 0:
+            wait_maps(page, 1, timeout_s=5)
+        w.radio_images = image_layers(page)
+        w.screenshots["network-sinr"] = screenshot(page, shots / "network-sinr.png")
+        page.get_by_text("none", exact=True).first.click()
 
         t0 = time.monotonic()
         goto_page(page, "Plan")
+        shown_before = _plan_param(page.url)
         page.get_by_role("button", name="Run plan").click()
+        # the page shows the newest plan until the new one is done: wait for the new one
+        deadline = time.monotonic() + 300
+        while time.monotonic() < deadline and _plan_param(page.url) in (shown_before, None):
+            time.sleep(0.5)
         page.get_by_text("Proposed actions").wait_for(timeout=300_000)
         w.layers["plan"] = wait_maps(page, 1)
         w.plan_text = page.inner_text("[data-testid='stMain']")
@@ -126,6 +158,16 @@ def walk(browser: Any, ui_url: str, shots: Path) -> Walkthrough:
         page.get_by_text("Provenance").wait_for()
         w.screenshots["audit"] = screenshot(page, shots / "audit.png")
         w.timings_s["audit"] = time.monotonic() - t0
+        if denied_plan is not None:
+            # a deep link to a denied plan as the first visit of a new session
+            dl = ctx.new_page()
+            dl.set_default_timeout(60_000)
+            base = ui_url.split("/?")[0]
+            dl.goto(f"{base}/plan?plan={denied_plan}&{ui_url.split('?', 1)[1]}")
+            dl.get_by_text(re.compile("DENIED by the policy in force")).first.wait_for()
+            w.denied_text = dl.inner_text("[data-testid='stMain']")
+            w.screenshots["plan-denied"] = screenshot(dl, shots / "plan-denied.png")
+            dl.close()
     finally:
         ctx.close()
     return w
