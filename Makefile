@@ -6,7 +6,11 @@ PY := $(VENV)/bin/python
 # AMX (seen on our dev machines); a portable build without AMX/AVX512 works everywhere.
 LLAMA_CMAKE_ARGS := -DGGML_NATIVE=OFF -DGGML_AVX512=OFF -DGGML_AMX_INT8=OFF -DGGML_AMX_TILE=OFF -DGGML_AMX_BF16=OFF
 
-.PHONY: install demo test lint bench clean
+# What the browser tests and the PostgreSQL test need from the system (Debian packages):
+# installed with apt when missing and we are root; otherwise those tests say how to get them.
+SYSTEM_PACKAGES := chromium chromium-driver postgresql
+
+.PHONY: install system-deps demo test lint bench clean
 
 install: $(VENV)/.installed
 
@@ -22,7 +26,21 @@ $(VENV)/.installed: pyproject.toml
 demo: install
 	$(VENV)/bin/celltwin demo
 
-test: install
+system-deps:
+	@missing=""; \
+	[ -x /usr/bin/chromium ] || missing="$$missing chromium chromium-driver"; \
+	ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v initdb >/dev/null || \
+		missing="$$missing postgresql"; \
+	if [ -n "$$missing" ]; then \
+		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+			echo "installing$$missing (apt)"; \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
+		else \
+			echo "missing system packages:$$missing (apt-get install$$missing as root)"; \
+		fi; \
+	fi
+
+test: install system-deps
 	$(VENV)/bin/ruff check .
 	$(PY) -m pytest -q
 

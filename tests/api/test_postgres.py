@@ -4,9 +4,10 @@ stored and read back, and a restarted app on the same database still has the net
 plan and its audit trail, and plans again in a worker process.
 
 The server is started for the session from the Debian ``postgresql`` binaries
-(``/usr/lib/postgresql/*/bin``; installed with apt when missing and we are root, like the
-chromium of the UI tests). It runs as the ``postgres`` system user when the tests run as root
-(PostgreSQL refuses root), in a temporary directory, on a free loopback port, fsync off.
+(``/usr/lib/postgresql/*/bin``; ``make test`` installs them with apt when missing and it runs as
+root, like the chromium of the UI tests: the Makefile's system-deps). It runs as the
+``postgres`` system user when the tests run as root (PostgreSQL refuses root), in a temporary
+directory, on a free loopback port, fsync off.
 Without the binaries the test fails under ``CI=true`` and skips (saying how to install them)
 elsewhere.
 """
@@ -71,21 +72,13 @@ def _unavailable(message: str) -> None:
 
 
 def ensure_postgres() -> Path:
-    """The folder of ``initdb``/``pg_ctl``; installs Debian's ``postgresql`` with apt when
-    missing and we are root."""
+    """The folder of ``initdb``/``pg_ctl`` (``make test`` installs Debian's ``postgresql``: the
+    Makefile's system-deps)."""
     found = _find_bin_dir()
-    if found is not None:
-        return found
-    if os.geteuid() != 0 or shutil.which("apt-get") is None:
-        _unavailable("PostgreSQL server binaries (initdb, pg_ctl) are missing and cannot be "
-                     "installed here (needs root and apt-get): apt-get install postgresql")
-    env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
-    for cmd in (["apt-get", "update"], ["apt-get", "install", "-y", "postgresql"]):
-        r = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=900)
-        if r.returncode != 0:
-            pytest.fail(f"{' '.join(cmd)} failed:\n{r.stdout[-2000:]}\n{r.stderr[-2000:]}")
-    found = _find_bin_dir()
-    assert found is not None, "apt installed postgresql but no /usr/lib/postgresql/*/bin/initdb"
+    if found is None:
+        _unavailable("PostgreSQL server binaries (initdb, pg_ctl) are missing: run `make "
+                     "system-deps` as root (or apt-get install postgresql)")
+    assert found is not None
     return found
 
 
