@@ -41,14 +41,15 @@ def side_by_side(ctx: PageContext, net: dict[str, Any], job: dict[str, Any]) -> 
     st.markdown(maps.legend_html(), unsafe_allow_html=True)
 
 
-def kpi_deltas(res: dict[str, Any]) -> None:
+def kpi_deltas(res: dict[str, Any], muted: bool = False) -> None:
     rows = plan_view.kpi_deltas(res)
     if not rows:
         return
     for col, r in zip(st.columns(len(rows)), rows, strict=True):
         fmt = "{:.0f}" if r["kpi"] == "n_overloaded" else "{:.3f}"
         col.metric(r["label"], fmt.format(r["after"]), fmt.replace("{:", "{:+").format(r["delta"]),
-                   delta_color="inverse" if r["lower_is_better"] else "normal",
+                   delta_color="off" if muted else "inverse" if r["lower_is_better"]
+                   else "normal",
                    help=f"before {fmt.format(r['before'])}")
 
 
@@ -140,8 +141,8 @@ def main() -> None:
     job = attempt(lambda: ctx.client.plan(meta["id"]), "loading the plan")
     if not job or not job.get("result"):
         return
-    verdict.show(job)
-    kpi_deltas(job["result"])
+    v = verdict.show(job)
+    kpi_deltas(job["result"], muted=v.level == "error")
     side_by_side(ctx, net, job)
     charts(job["result"])
     export_and_approve(ctx, job)

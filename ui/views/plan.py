@@ -99,7 +99,9 @@ def show_result(ctx: PageContext, net: dict[str, Any], job: dict[str, Any]) -> N
     current = job.get("policy_current") or {}
     passed = current.get("passed", job.get("policy_passed"))  # the policy in force
     st.subheader(f"Plan {job['id'][:8]}")
-    verdict.show(job)
+    v = verdict.show(job)
+    # a denied or failed plan's improvements are not shown in success colours
+    good, bad = ("off", "off") if v.level == "error" else ("inverse", "normal")
     if res.get("target_met") is False and res.get("frontier"):
         st.caption("What other budgets buy is below (each verified by the twin).")
     st.markdown(f"{res.get('message', '')}  \n"
@@ -111,7 +113,7 @@ def show_result(ctx: PageContext, net: dict[str, Any], job: dict[str, Any]) -> N
     c = st.columns(4)
     pb, pa = res.get("peak_before"), res.get("peak_after")
     if pb is not None and pa is not None:
-        c[0].metric("Peak PRB utilisation", f"{pa:.3f}", f"{pa - pb:+.3f}", delta_color="inverse",
+        c[0].metric("Peak PRB utilisation", f"{pa:.3f}", f"{pa - pb:+.3f}", delta_color=good,
                     help=f"before {pb:.3f}")
     for col, (key, label) in zip(c[1:3], (("jain_index", "Jain index"),
                                          ("n_overloaded", "Overloaded cells")), strict=True):
@@ -119,7 +121,7 @@ def show_result(ctx: PageContext, net: dict[str, Any], job: dict[str, Any]) -> N
         if b is not None and a is not None:
             col.metric(label, f"{a:.3f}" if isinstance(a, float) else a,
                        f"{a - b:+.3f}" if isinstance(a, float) else f"{a - b:+d}",
-                       delta_color="inverse" if key == "n_overloaded" else "normal")
+                       delta_color=good if key == "n_overloaded" else bad)
     c[3].metric("Total cost (EUR)", f"{res.get('total_cost', 0):,.0f}",
                 help=f"budget {res.get('budget', 0):,.0f}")
     before = attempt(lambda: ctx.client.state_geojson(net["id"]), "loading the map")
