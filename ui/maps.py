@@ -114,7 +114,7 @@ def base_map(bounds: Sequence[Sequence[float]] | None, tile_url: str | None = No
     _use_local_assets(m, [("leaflet", LEAFLET_JS)], [("leaflet_css", LEAFLET_CSS)])
     if local:
         m.get_root().html.add_child(Element(
-            '<div class="ct-frame" style="position:absolute;bottom:6px;left:90px;z-index:900;'
+            '<div class="ct-frame" style="position:absolute;bottom:28px;left:10px;z-index:900;'
             'background:rgba(255,255,255,.85);padding:2px 6px;font:12px sans-serif">'
             f"{LOCAL_FRAME_NOTE}</div>"))
     if tile_url and not local:
