@@ -513,7 +513,10 @@ def plan_network(twin: Twin, catalogue: CostCatalogue, settings: PlannerSettings
                 not (best.verification.peak <= s.target and best.verification.converged)
                 or (policy is not None and not best.policy_passed)):
             t0 = time.perf_counter()
-            model = best.lin if best.lin is not None else lin
+            # The best plan's model is the most accurate near it, but only covers the
+            # candidates known in its round; the last model covers all of them.
+            model = best.lin if best.lin is not None and best.lin.n_items == len(items) \
+                else lin
             budgets = frontier_budgets(s.budget_eur, items)
             pool = [Verified(r.chosen, r.verification, r.policy_passed, r.cost) for r in rounds]
             explored, explored_status = _explore(twin, s, policy, catalogue, items, model,
