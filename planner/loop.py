@@ -18,6 +18,14 @@
 The loop stops after ``max_iterations`` rounds or when the model has nothing new to offer; the
 best verified plan wins (meets the target at the lowest cost; else the lowest peak). Every
 round is recorded in ``Plan.history``.
+
+Around the loop: before it, small-cell locations are generated at the traffic peaks of
+overloaded cells that no listed candidate covers (:mod:`planner.generated_sites`); the MILP
+carries the policy's neighbour-harm, coverage and load rules (:class:`_ModelRules`), and a
+verified plan that breaks one is re-linearised around. After it: a plan that misses the
+target or is denied gets a verified budget frontier (:mod:`planner.frontier`; a better plan
+within the budget found there becomes the plan), then idle actions are pruned and the work
+order written (:mod:`planner.work_order`).
 """
 
 from __future__ import annotations
