@@ -297,7 +297,12 @@ def main() -> int:
     ap.add_argument("--scenarios", nargs="*", default=None)
     ap.add_argument("--no-cli", action="store_true", help="skip the end-to-end command")
     ap.add_argument("--out", default=str(RESULTS / "planner_bench"))
+    ap.add_argument("--cases", action="store_true",
+                    help="only the issue-14 cases (bench/planner_cases.py): small cell vs tilt, "
+                    "3 seeds each; writes bench/results/planner_cases.*")
     a = ap.parse_args()
+    if a.cases:
+        return run_issue_cases()
     names = a.scenarios or (["hotspot"] if a.quick else list(SCENARIOS))
     res: dict[str, Any] = {"machine": machine(),
                            "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
@@ -322,6 +327,24 @@ def main() -> int:
     out.with_suffix(".json").write_text(json.dumps(res, indent=1, default=str))
     write_markdown(res, out.with_suffix(".md"))
     print(f"wrote {out.with_suffix('.md')} and .json", file=sys.stderr)
+    return 0
+
+
+def run_issue_cases() -> int:
+    from planner_cases import cases_markdown, run_cases
+
+    t0 = time.perf_counter()
+    ex = SerialExecutor()
+    rows = run_cases(ex)
+    res = {"machine": machine(), "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+           "wall_s": time.perf_counter() - t0, "runs": rows}
+    out = RESULTS / "planner_cases"
+    out.with_suffix(".json").write_text(json.dumps(res, indent=1, default=str))
+    head = (f"# Planner cases (issue 14)\n\n{res['date']}, {res['machine'].get('cpu', '')}; "
+            f"serial what-ifs, default policy, target 0.5, budget 100 kEUR. Command: "
+            "`python bench/planner_bench.py --cases`.\n\n")
+    out.with_suffix(".md").write_text(head + cases_markdown(rows))
+    print(cases_markdown(rows))
     return 0
 
 

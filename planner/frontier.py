@@ -1,12 +1,13 @@
 """A cost/peak frontier for a plan that misses its target (or that the policy denies): what a
-few budgets would buy, each selection chosen by the MILP on the loop's last linear model and
-then **verified** by the full twin and gated by the policy.
+few budgets would buy, each selection chosen by the MILP on the best plan's linear model (the
+last one when later rounds added candidates) and then **verified** by the full twin and gated by the policy.
 
 Budgets (:func:`frontier_budgets`): multiples of the requested budget (``FRONTIER_FACTORS``;
 of the cheapest paid candidate when the budget is 0). The frontier reuses the candidates the
 loop modelled: candidates dearer than the requested budget were never given what-ifs, so a
 larger budget buys more of the modelled options, not options nobody has evaluated. Each point
-is the best *verified* plan within its budget (:func:`build_frontier`).
+is the best *verified* plan within its budget (:func:`points`); a verified plan within the
+requested budget that beats the loop's becomes the plan (:mod:`planner.loop`).
 """
 
 from __future__ import annotations

@@ -18,6 +18,14 @@
 The loop stops after ``max_iterations`` rounds or when the model has nothing new to offer; the
 best verified plan wins (meets the target at the lowest cost; else the lowest peak). Every
 round is recorded in ``Plan.history``.
+
+Around the loop: before it, small-cell locations are generated at the traffic peaks of
+overloaded cells that no listed candidate covers (:mod:`planner.generated_sites`); the MILP
+carries the policy's neighbour-harm, coverage and load rules (:class:`_ModelRules`), and a
+verified plan that breaks one is re-linearised around. After it: a plan that misses the
+target or is denied gets a verified budget frontier (:mod:`planner.frontier`; a better plan
+within the budget found there becomes the plan), then idle actions are pruned and the work
+order written (:mod:`planner.work_order`).
 """
 
 from __future__ import annotations
@@ -463,8 +471,12 @@ def plan_network(twin: Twin, catalogue: CostCatalogue, settings: PlannerSettings
             elif radius is not None:
                 radius = radius * 2
             rec["next_trust_radius"] = radius
+            # A verified plan that breaks a rule the model carries shows where the model is
+            # wrong about that rule: re-linearise around it to learn its true effect, even
+            # when its peak is worse (measured: keeping the reference instead left the
+            # event-day case of tests/planner/test_target_monotone.py denied at 0.7 and 0.8).
             breaks = linearised_breaks(gate)
-            if breaks:  # the model missed a rule it carries: learn the plan's true effect
+            if breaks:
                 rec["relinearised_for"] = breaks
             if not breaks and not _better(rnd, reference, s.target, use_policy=False):
                 # Keep the reference (and its model); the cut excludes this plan.
@@ -509,7 +521,10 @@ def plan_network(twin: Twin, catalogue: CostCatalogue, settings: PlannerSettings
                 not (best.verification.peak <= s.target and best.verification.converged)
                 or (policy is not None and not best.policy_passed)):
             t0 = time.perf_counter()
-            model = best.lin if best.lin is not None else lin
+            # The best plan's model is the most accurate near it, but only covers the
+            # candidates known in its round; the last model covers all of them.
+            model = best.lin if best.lin is not None and best.lin.n_items == len(items) \
+                else lin
             budgets = frontier_budgets(s.budget_eur, items)
             pool = [Verified(r.chosen, r.verification, r.policy_passed, r.cost) for r in rounds]
             explored, explored_status = _explore(twin, s, policy, catalogue, items, model,
