@@ -28,9 +28,10 @@ from twin.demand import Demand
 from twin.engine import Twin
 from twin.geo import Origin
 from twin.grid import Grid
-from twin.measurements import PRB_AVAIL, PRB_USED, validate_measurements
+from twin.measurements import validate_measurements
 from twin.network import Network
 from twin.prior import default_grid
+from twin.scenarios.counters import synthetic_counters
 from twin.scenarios.diurnal import hourly_profile, mean_profile
 from twin.scenarios.layout import three_sector_network_tables
 
@@ -185,14 +186,7 @@ def event_case(crowd: CrowdKind = "boresight", seed: int = 0, n_side: int = 4,
     truth = truth_of(0.5 * (lo + hi))
     tw = Twin(net, truth)
     noise = np.random.default_rng(seed + 1)
-    rows = []
-    for h in range(24):
-        st = tw.run(h)
-        for rec in st.res_cell.itertuples(index=False):
-            util = float(np.clip(rec.prb_util + noise.normal(0.0, NOISE_SIGMA), 0.001, 0.99))
-            rows.append({"cell_id": rec.cell_id, "hour": h, PRB_USED: round(util * 100.0, 3),
-                         PRB_AVAIL: 100.0})
-    counters = pd.DataFrame(rows)
+    counters = synthetic_counters(tw, int(MACRO["n_prb"]), NOISE_SIGMA, noise)
     meas = validate_measurements(counters)
     pts = np.vstack([c + noise.normal(0.0, CROWD_SIGMA_M, (CROWD_SAMPLES // len(centres), 2))
                      for c in centres])

@@ -38,14 +38,11 @@ from twin.demand import Demand
 from twin.engine import Twin
 from twin.grid import Grid
 from twin.measurements import (
-    PRB_AVAIL,
-    PRB_USED,
-    UE_THP,
-    VOLUME,
     validate_measurements,
 )
 from twin.network import Network
 from twin.scenarios import REGISTRY, Scenario
+from twin.scenarios.counters import synthetic_counters
 from twin.scenarios.diurnal import hourly_profile, mean_profile
 from twin.scenarios.layout import hex_sites, three_sector_network_tables
 from twin.traffic_map import blend, read_traffic
@@ -174,20 +171,8 @@ def write_measurements(path: Path) -> pd.DataFrame:
         peak = Twin(net, truth).run().kpis["peak_prb_util"]
         lo, hi = (mid, hi) if peak < TARGET_PEAK else (lo, mid)
     truth = ground_truth_demand(grid, 0.5 * (lo + hi))
-    tw = Twin(net, truth)
-    rng = np.random.default_rng(SEED + 1)
-    rows = []
-    for h in range(24):
-        st = tw.run(h)
-        for rec in st.res_cell.itertuples(index=False):
-            util = float(np.clip(rec.prb_util + rng.normal(0.0, NOISE_SIGMA), 0.001, 0.99))
-            thp = st.res_bin.loc[st.res_bin["serving_cell"] == rec.cell_id, "user_thr_mbps"]
-            rows.append({"cell_id": rec.cell_id, "hour": h,
-                         PRB_USED: round(util * MACRO["n_prb"], 3),
-                         PRB_AVAIL: float(MACRO["n_prb"]),
-                         UE_THP: round(float(thp.mean()) * 1000.0, 1) if len(thp) else None,
-                         VOLUME: round(rec.served_mbps * 3600.0, 1)})
-    df = pd.DataFrame(rows)
+    df = synthetic_counters(Twin(net, truth), int(MACRO["n_prb"]), NOISE_SIGMA,
+                            np.random.default_rng(SEED + 1), throughput_and_volume=True)
     df.to_csv(path, index=False)
     return df
 
