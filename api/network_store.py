@@ -30,9 +30,9 @@ from twin.grid import Grid
 from twin.importers import ImportResult, load_network, network_from_dict, network_to_dict
 from twin.measurements import read_measurements
 from twin.network import Network
-from twin.prior import PriorKind, scenario_from_network
+from twin.prior import PriorKind, default_grid, scenario_from_network
 from twin.scenarios import Scenario, load_scenario
-from twin.traffic_map import traffic_from_doc
+from twin.traffic_map import read_traffic, traffic_from_doc
 
 T = TypeVar("T")
 
@@ -107,7 +107,8 @@ def import_network(network_path: Path, cells_path: Path | None, candidates_path:
                    measurements_path: Path | None, fmt: str = "auto", name: str | None = None,
                    prior: PriorKind = "cell-density", mbps_per_cell: float | None = None,
                    default_name: str | None = None,
-                   traffic_path: Path | None = None) -> UploadedNetwork:
+                   traffic_path: Path | None = None,
+                   traffic_name: str | None = None) -> UploadedNetwork:
     """Read uploaded files (already on disk) into a scenario: project tables or an OpenCelliD
     list (:func:`twin.importers.load_network`), the default prior demand of
     :func:`twin.prior.scenario_from_network`, calibrated to the measurements when given.
@@ -133,7 +134,8 @@ def import_network(network_path: Path, cells_path: Path | None, candidates_path:
     if mbps_per_cell is not None:
         kwargs["mbps_per_cell"] = mbps_per_cell
     if traffic_path is not None:
-        kwargs["traffic"] = traffic_path
+        kwargs["traffic"] = read_traffic(traffic_path, default_grid(net), net.origin,
+                                         traffic_name)
     elif result.traffic_doc is not None:
         kwargs["traffic"] = traffic_from_doc(result.traffic_doc, network_path.name)
     sc = scenario_from_network(net, meas, **kwargs)

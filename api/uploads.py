@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 from collections.abc import Mapping
 from pathlib import Path
@@ -57,8 +58,11 @@ def upload_message(message: str, paths: Mapping[str, Path | None],
         name = up.filename if up is not None and up.filename else path.name
         shown = f"'{name}' (form field '{field}')"
         message = message.replace(f"'{path}'", shown).replace(str(path), shown)
-        # readers that name a file by its base name (the traffic map) are mapped too
-        message = message.replace(f"'{path.name}'", shown)
+        # readers that name a file by its base name, or by the name it was uploaded under
+        # (the traffic map), are mapped too, once
+        for quoted in {f"'{path.name}'", f"'{name}'"}:
+            message = re.sub(re.escape(quoted) + r"(?! \(form field)", shown.replace("\\", "\\\\"),
+                             message)
     for cli, form in _CLI_WORDS.items():
         message = message.replace(cli, form)
     return message

@@ -134,8 +134,11 @@ class TrafficMap:
 
 
 # --- reading ---------------------------------------------------------------------------------
-def read_traffic(path: str | Path, grid: Grid, origin: Origin | None) -> TrafficMap:
-    """Read a traffic map file (samples CSV/Parquet or GeoJSON, see module) onto ``grid``.
+def read_traffic(path: str | Path, grid: Grid, origin: Origin | None,
+                 name: str | None = None) -> TrafficMap:
+    """Read a traffic map file (samples CSV/Parquet or GeoJSON, see module) onto ``grid``;
+    ``name`` is how messages and the map's ``source`` call the file (default: its name; an
+    upload gives the name the user's file had).
 
     Raises:
         InputFileError: unreadable file, missing or bad column, NaN, negative weight, hour out
@@ -148,17 +151,16 @@ def read_traffic(path: str | Path, grid: Grid, origin: Origin | None) -> Traffic
     with p.open("rb") as f:
         head = f.read(64).lstrip()
     if p.suffix.lower() in (".geojson", ".json") or head.startswith(b"{"):
-        return _read_geojson(p, grid, origin)
-    return _read_samples(p, grid, origin)
+        return _read_geojson(p, grid, origin, name or p.name)
+    return _read_samples(p, grid, origin, name or p.name)
 
 
-def _read_samples(p: Path, grid: Grid, origin: Origin | None) -> TrafficMap:
+def _read_samples(p: Path, grid: Grid, origin: Origin | None, name: str) -> TrafficMap:
     from twin.importers import read_table_file  # importers reads our documents
 
     if p.suffix.lower() in (".parquet", ".pq"):
         _check_parquet_rows(p)
     df = read_table_file(p, "traffic map")
-    name = p.name
     if len(df) == 0:
         raise InputFileError(f"traffic map {name!r} has no rows; give one row per sample with "
                              "lat_deg, lon_deg (or x_m, y_m) and optionally weight, hour, mbps")
@@ -289,11 +291,10 @@ def _finish(points: pd.DataFrame, areas: tuple[TrafficArea, ...], absolute: bool
     return TrafficMap(points, areas, absolute, name, tuple(notes))
 
 
-def _read_geojson(p: Path, grid: Grid, origin: Origin | None) -> TrafficMap:
+def _read_geojson(p: Path, grid: Grid, origin: Origin | None, name: str) -> TrafficMap:
     from shapely.geometry import shape
     from shapely.validation import explain_validity
 
-    name = p.name
     if p.stat().st_size > MAX_GEOJSON_BYTES:
         raise InputFileError(f"traffic map {name!r} is larger than "
                              f"{MAX_GEOJSON_BYTES // 2**20} MiB; simplify or split it")

@@ -74,7 +74,8 @@ def upload_network(
             up = import_network(paths["network"], paths["cells"],  # type: ignore[arg-type]
                                 paths["candidates"], paths["measurements"], fmt, name, prior,
                                 mbps_per_cell, default_name=label,
-                                traffic_path=paths["traffic"])
+                                traffic_path=paths["traffic"],
+                                traffic_name=(traffic.filename or None) if traffic else None)
         except CelltwinError as exc:
             # Content over a documented limit (rows, decompressed size) is "too large".
             status = 413 if isinstance(exc, InputTooLargeError) else 422

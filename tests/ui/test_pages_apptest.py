@@ -280,3 +280,19 @@ def test_plan_page_verdict_first_from_the_api_and_a_what_if_edit(
     assert out["peak_after"] == pytest.approx(again["peak_after"])
     assert sum("Target met" in b.value or "Target NOT met" in b.value
                for b in [*at.success, *at.warning, *at.error]) >= 2
+
+
+def test_network_upload_with_a_traffic_map_says_what_the_map_placed(
+        open_page: Any, api: ApiClient, hotspot: dict[str, Any]) -> None:
+    at = open_page(network_id=hotspot["id"])
+    at.file_uploader(key="up_network").set_value(("sites.csv", SITES_CSV, "text/csv"))
+    at.file_uploader(key="up_cells").set_value(("cells.csv", cells_csv(120), "text/csv"))
+    crowd = "x_m,y_m,weight\n" + "".join(f"{200 + i % 5},{100 + i % 7},1\n" for i in range(40))
+    at.file_uploader(key="up_traffic").set_value(("crowd.csv", crowd.encode(), "text/csv"))
+    at.text_input(key="up_name").set_value("two sites with a crowd")
+    button(at, "Upload and validate").click().run()
+    assert not at.error, [e.value for e in at.error]
+    assert any("traffic map crowd.csv: 40 samples" in s.value for s in at.success), \
+        [s.value for s in at.success] + [w.value for w in at.warning]
+    row = next(n for n in api.networks() if n["name"] == "two sites with a crowd")
+    assert row["summary"]["import"]["traffic"]["n_points"] == 40
