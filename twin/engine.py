@@ -157,6 +157,16 @@ class _Assembly:
     grid_n_bin: int
     _lazy: dict[str, Any] = field(default_factory=dict)
 
+    def tile_cells(self) -> dict[int, list[int]]:
+        """Tile -> the cells promoted there (built once)."""
+        if "tile_cells" not in self._lazy:
+            out: dict[int, list[int]] = {}
+            for j, tiles in self.promoted.items():
+                for t in tiles.tolist():
+                    out.setdefault(t, []).append(j)
+            self._lazy["tile_cells"] = out
+        return self._lazy["tile_cells"]
+
     def prepared(self, bins: NDArray[np.int64]) -> Prepared:
         """The operator's preparation for ``bins`` (cached for the last set asked for)."""
         hit = self._lazy.get("prep")
@@ -238,6 +248,22 @@ class _Assembly:
                              shape=(n_bin, n_cell))
 
 
+def _rows_differ(rows: pd.DataFrame, prev: pd.DataFrame, columns: Iterable[str], n: int
+                 ) -> NDArray[np.bool_]:
+    """``[n]`` whether each of the first ``n`` rows differs from ``prev`` in ``columns``
+    (compared as pandas columns: string columns stay in Arrow, which is much faster than
+    converting them to numpy objects)."""
+    out = np.zeros(n, dtype=bool)
+    head = rows.iloc[:n] if len(rows) != n else rows
+    for c in columns:
+        a, b = head[c], prev[c]
+        if a.dtype == b.dtype and a.dtype.kind in "fiub":
+            out |= a.to_numpy() != b.to_numpy()
+        else:
+            out |= (a.reset_index(drop=True) != b.reset_index(drop=True)).to_numpy(dtype=bool)
+    return out
+
+
 def _cat(parts: list[NDArray[Any]], dtype: Any) -> NDArray[Any]:
     return np.concatenate(parts) if parts else np.empty(0, dtype)
 
@@ -302,6 +328,7 @@ class Twin:
         # (offered map, LU of I - J at it), most recent last; see Twin._base_lu.
         self._lu: list[tuple[NDArray[np.float64], tuple[Any, Any] | None]] = []
         self._recs: list[dict[str, Any]] = []
+        self._rows: pd.DataFrame | None = None
         self.timings: dict[str, float] = {}
         #: Evaluations of the load map ``f`` (every solve and load_operator use) and base
         #: Jacobians built (for this twin's what-ifs).
@@ -361,13 +388,62 @@ class Twin:
             # many what-ifs of one base twin).
             base = parent.assembly if parent is not None else None
             t0 = time.perf_counter()
-            rows = self.network.cells_with_sites()
-            self._recs = link_records(rows)
-            links = self.cache.tiered(self._recs)
+            rows = self._rows_like(parent, base) if parent is not None and base is not None \
+                else None
+            if rows is None:
+                rows = self.network.cells_with_sites()
+            self._rows = rows
+            got = self._links_from(parent, base, rows) if base is not None else None
+            if got is None:
+                self._recs = link_records(rows)
+                links = self.cache.tiered(self._recs)
+            else:
+                self._recs, links = got
             t0 = self._tick("links", t0)
             asm = self._assemble_incremental(base, rows, links) if base is not None else None
             self._asm = asm if asm is not None else self._assemble(rows, links, t0)
         return self._asm
+
+    def _rows_like(self, parent: Twin, base: _Assembly) -> pd.DataFrame | None:
+        """``cells_with_sites()`` of a what-if that changes cells on the parent's sites only,
+        from the parent's rows (the join costs more than the rest of a small what-if)."""
+        cells, prev = self.network.cells, base.rows
+        n = cells.shape[1]
+        if (len(cells) != len(prev) or list(prev.columns[:n]) != list(cells.columns)
+                or not isinstance(cells.index, pd.RangeIndex)
+                or not isinstance(prev.index, pd.RangeIndex)
+                or not np.array_equal(cells["site_id"].to_numpy(), prev["site_id"].to_numpy())):
+            return None
+        sites, old = self.network.sites, parent.network.sites
+        if sites is not old and not sites.equals(old):
+            return None
+        rows = cells.copy()
+        for c in prev.columns[n:]:
+            rows[c] = prev[c]
+        return rows
+
+    def _links_from(self, parent: Twin | None, base: _Assembly, rows: pd.DataFrame
+                    ) -> tuple[list[dict[str, Any]], list[TieredLinks]] | None:
+        """The link records and gains of ``rows`` from the parent's for every cell whose
+        link columns did not change (cells appended only), so that a what-if's cost does not
+        grow with the cells it leaves alone; None when the cells do not extend the parent's."""
+        if parent is None or not parent._recs:
+            return None
+        n_old, n_new = len(base.rows), len(rows)
+        if n_new < n_old or len(parent._recs) != n_old or not np.array_equal(
+                rows["cell_id"].to_numpy()[:n_old], base.rows["cell_id"].to_numpy()):
+            return None
+        diff = np.ones(n_new, dtype=bool)
+        diff[:n_old] = False
+        diff[:n_old] = _rows_differ(rows, base.rows, LINK_COLUMNS, n_old)
+        redo = np.flatnonzero(diff)
+        recs = list(parent._recs) + [{}] * (n_new - n_old)
+        links = list(base.links) + [None] * (n_new - n_old)
+        new_recs = link_records(rows.iloc[redo])
+        for i, rec, tl in zip(redo.tolist(), new_recs, self.cache.tiered(new_recs), strict=True):
+            recs[i] = rec
+            links[i] = tl
+        return recs, links  # type: ignore[return-value]
 
     # --- association ------------------------------------------------------------------------
     def _max_pass(self, entries: Iterable[tuple[int, NDArray[Any], NDArray[np.float32]]],
@@ -450,7 +526,7 @@ class Twin:
 
     def _mast_arrays(self) -> tuple[NDArray[np.float64], NDArray[np.float64],
                                     NDArray[np.float64], NDArray[np.bool_]]:
-        rows = self.network.cells_with_sites()
+        rows = self._rows if self._rows is not None else self.network.cells_with_sites()
         return (rows["x_m"].to_numpy(dtype=float), rows["y_m"].to_numpy(dtype=float),
                 rows["azimuth_deg"].to_numpy(dtype=float),
                 (rows["antenna"] == "omni").to_numpy())
@@ -508,7 +584,8 @@ class Twin:
         empty = (np.empty(0, np.int64), np.empty(0, np.int64), np.empty(0))
         if idx.size == 0:
             return empty
-        col = {c: rows[c].to_numpy()[idx] for c in (
+        sub = rows.iloc[idx] if cells is not None else rows
+        col = {c: sub[c].to_numpy() for c in (
             "x_m", "y_m", "height_m", "fc_ghz", "scenario", "antenna_gain_dbi", "azimuth_deg",
             "elec_tilt_deg", "h_beamwidth_deg", "v_beamwidth_deg", "antenna", "mech_tilt_deg")}
         x, y = col["x_m"].astype(float), col["y_m"].astype(float)
@@ -783,8 +860,7 @@ class Twin:
             return None
         changed = np.ones(n_new, dtype=bool)
         changed[:n_old] = False
-        for c in MODEL_COLUMNS:
-            changed[:n_old] |= rows[c].to_numpy()[:n_old] != base.rows[c].to_numpy()
+        changed[:n_old] = _rows_differ(rows, base.rows, MODEL_COLUMNS, n_old)
         cset = np.flatnonzero(changed)
         if cset.size > max(4, INCREMENTAL_MAX_SHARE * n_new):
             return None
@@ -844,12 +920,27 @@ class Twin:
                 rows, best_near, redo,
                 self._cells_near(rows, self._tile_bins(np.flatnonzero(redo)), reach))
             tile_lb[redo] = tile_lb_redo[redo]
-        for j, tiles in base.promoted.items():
-            if not changed[j]:
+        # Only cells promoted in a redone tile (or changed) can have other outer links than in
+        # the base: the others keep theirs without a pass over every promoted cell.
+        tile_cells = base.tile_cells()
+        affected = set(cset.tolist())
+        for cs in by_tile.values():
+            affected.update(cs)
+        for tile in np.flatnonzero(redo).tolist():
+            affected.update(tile_cells.get(tile, ()))
+        for j in sorted(affected):
+            tiles = base.promoted.get(j)
+            if tiles is not None and not changed[j]:
                 for tile in tiles[~redo[tiles]].tolist():
                     by_tile.setdefault(tile, []).append(j)
-        promoted, outer = self._outer_links(rows, by_tile, pieces, base, changed)
+        promoted_a, outer_a = self._outer_links(rows, by_tile, pieces, base, changed)
         del pieces
+        promoted = {j: t for j, t in base.promoted.items() if j not in affected}
+        outer = {j: o for j, o in base.outer.items() if j not in affected}
+        promoted.update(promoted_a)
+        outer.update(outer_a)
+        promoted = dict(sorted(promoted.items()))
+        outer = dict(sorted(outer.items()))
         # 3. Bins whose server can change: the changed cells' old footprints, the bins where
         #    a changed cell now reaches the old best, and the redone tiles.
         parts = [np.flatnonzero(np.isin(base.serving, cset)), self._tile_bins(np.flatnonzero(redo))]
@@ -895,11 +986,13 @@ class Twin:
             blocks = self._blocks(np.arange(n_new), new_links, carrier)
         op = InterferenceOperator(n_bin, far, blocks)
         self._tick("operator", t0)
+        # The bins whose server may have changed and the changed cells, for local what-ifs
+        # (twin/whatif_local.py).
         return _Assembly(serving=serving, **arrays, best_score=best_score, best_near=best_near,
                          near_arg=near_arg, tile_lb=tile_lb,
                          promoted=promoted, links=new_links, outer=outer, rows=rows,
                          tx_dbm=self._tx, carrier=carrier, carrier_fc=carrier_fc, op=op,
-                         grid_n_bin=n_bin)
+                         grid_n_bin=n_bin, _lazy={"window": win, "changed": cset})
 
     def _cells_near(self, rows: pd.DataFrame, win: NDArray[np.int64], dist_m: float
                     ) -> list[int]:
@@ -1074,9 +1167,17 @@ class Twin:
         with ``dI_b/dr_j`` the interference operator's entry (0 for the server itself); the
         derivative is 0 where a kink clips (``min(rho, 1)``, the MCS floor and ``se_max``,
         interference clipped at 0). Costs about one pass over the operator's non-zeros."""
+        prep, w = self._jacobian_weights(offered, rho)
+        jac = self.assembly.op.jacobian(w, prep, len(self.network.cells))
+        jac[:, np.asarray(rho) >= 1.0] = 0.0
+        return jac
+
+    def _jacobian_weights(self, offered: NDArray[np.float64], rho: NDArray[np.float64]
+                          ) -> tuple[Prepared, NDArray[np.float64]]:
+        """The loaded bins and their weights ``dPRB_b/dI_b / n_prb`` (0 where a kink clips) of
+        :meth:`load_jacobian`: ``J = S^T diag(w) dI/dr``."""
         cfg = self.config
         asm = self.assembly
-        n_cell = len(self.network.cells)
         offered = np.asarray(offered, dtype=float)
         act = np.flatnonzero((asm.serving >= 0) & (offered > 0))
         prep = asm.prepared(act)
@@ -1096,9 +1197,7 @@ class Twin:
         # PRB_b = D_b / (se_b B_prb n_prb); dSINR/dI = -SINR / (I + N): both signs cancel.
         w = offered[act] * 1e6 / (self._prb_bw_hz[srv] * self._n_prb[srv]) * dse / se**2 \
             * sinr / tot
-        jac = asm.op.jacobian(w, prep, n_cell)
-        jac[:, np.asarray(rho) >= 1.0] = 0.0
-        return jac
+        return prep, w
 
     def _base_lu(self, offered: NDArray[np.float64], rho: NDArray[np.float64]
                  ) -> tuple[Any, Any] | None:
