@@ -150,7 +150,7 @@ def subprocess_case(name: str, mode: str, timeout: float) -> dict[str, Any] | No
 def markdown(rows: list[dict[str, Any]], info: dict[str, Any]) -> str:
     lines = [
         "# One-cell what-if vs network size (bench/whatif_scale_bench.py)", "",
-        f"{info['date']}, {info['cpu']}, {info['cores']} cores, {info['memory_gib']} GiB, "
+        f"{info['date']}, {info['cpu']}, {info['cores']} cores, {info['memory_gib']:.1f} GiB, "
         f"Python {info['python']}. Shared machine: the 1-min load average is given per case. "
         f"Hex 3-sector layouts (400 m ISD) on a {SPACING_M:.0f} m grid; {N_WHATIFS} one-cell "
         "what-ifs (electrical tilt + 2 deg) per case. `full` = the incremental what-if with "
@@ -197,7 +197,7 @@ def main() -> None:
                 r.pop("prb_util", None)
                 rows.append(r)
                 print(json.dumps(r), flush=True)
-    info = {"date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+    info = {"date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
             "cpu": cpu_model(), "cores": os.cpu_count(), "memory_gib": memory_gib(),
             "python": platform.python_version(), "machine": platform.machine()}
     RESULTS.mkdir(parents=True, exist_ok=True)

@@ -9,13 +9,13 @@ change can reach, with every other cell held at its base load:
   has an entry per pair of cells that interfere, not ``cells x cells``) and, for a changed
   cell, the coupling of its old and its new operator column (``|Z^T G_j|`` with ``Z`` the
   base's ``S^T diag(w) E`` of :meth:`twin.interference.InterferenceOperator.jacobian`);
-* **neighbourhood**: every seed (changed cell, cell whose bins changed server) gets amplitude
-  1 (an interference change is at most ``min(rho, 1) <= 1`` of a column); amplitudes spread
-  along ``|J|`` hop by hop, and a cell whose summed amplitude reaches
-  :data:`COUPLING_THRESHOLD` joins the neighbourhood and spreads on. The summed amplitude is
-  the first-order bound on how far the change moves a cell's utilisation (truncated Neumann
-  series of ``(I - |J|)^-1``), so a cell left out moves less than the threshold to first
-  order;
+* **neighbourhood**, grown round by round: first the seeds (changed cells, cells whose bins
+  changed server) and the cells a seed at amplitude 1 (an interference change is at most
+  ``min(rho, 1) <= 1`` of a column) moves by :data:`INITIAL_THRESHOLD`; after each local
+  solve, the first-order load change it causes outside (``|J| |d min(rho, 1)|`` of the
+  solved cells, the changed cells' column change exactly) is spread hop by hop along ``|J|``
+  and every cell where it reaches :data:`COUPLING_THRESHOLD` joins; done when none does
+  (at most :data:`MAX_ROUNDS`);
 * **local fixed point**: the bins served by the neighbourhood, with the co-channel power of
   the rest of the network at its base utilisation (the base operator evaluated once per base
   twin and hour) and the neighbourhood's columns added exactly: ``I_b(r) = I0_b -
@@ -64,6 +64,8 @@ LOCAL_ERROR_BOUND = 3e-3
 INITIAL_THRESHOLD = 1e-2
 #: Rounds of growing the neighbourhood (solve, look at what the solved loads move outside).
 MAX_ROUNDS = 8
+#: Hops an amplitude is spread along |J| within one round.
+MAX_HOPS = 12
 
 
 @dataclass(eq=False)
@@ -167,6 +169,24 @@ def base_linearisation(base: Twin, hour: int | None = None,
     lin.seconds = time.perf_counter() - t0
     per_twin[hour] = lin
     return lin
+
+
+def _spread(lin: BaseLinearisation, amp: NDArray[np.float64], inside: NDArray[np.bool_],
+            threshold: float) -> NDArray[np.bool_]:
+    """Cells (``[n_old]`` mask, ``inside`` excluded) whose summed first-order amplitude,
+    starting from ``amp`` and spread hop by hop along ``|J|``, reaches ``threshold``; only
+    amplitudes that reach it spread on (what a weaker one moves is below the threshold times
+    the coupling)."""
+    total = np.zeros(amp.size)
+    amp = np.where(inside, 0.0, amp)
+    for _ in range(MAX_HOPS):
+        total += amp
+        front = np.flatnonzero(amp >= threshold)
+        if front.size == 0:
+            break
+        amp = lin.jac_abs[:, front] @ amp[front]
+        amp[inside] = 0.0
+    return (total >= threshold) & ~inside
 
 
 def _gather(blocks: list[Block], cells: NDArray[np.int64], pos_rows: NDArray[np.int64] | None,
@@ -409,7 +429,9 @@ def local_what_if(base: Twin, network: Network, hour: int | None = None,
         grow = (effect >= threshold) & ~inside[:n_old]
         if not grow.any():
             break
-        inside[:n_old] |= grow
+        # The cells joining move their neighbours in turn: spread their amplitudes along |J|
+        # now rather than one hop per round.
+        inside[:n_old] |= _spread(lin, effect, inside[:n_old], threshold)
     out = x[:n_cell].copy()
     return LocalWhatIf(out, cells, n_bins, bool(converged), float(residual), int(its), True,
                        rounds, time.perf_counter() - t0)
