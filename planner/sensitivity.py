@@ -120,7 +120,8 @@ def linearise(context: WhatIfContext, items: Sequence[Candidate], hours: Sequenc
     def job(idx: Sequence[int], warm: WhatIfResult | None) -> WhatIfJob:
         if warm is None or not warm.cell_ids:
             return WhatIfJob(tuple(acts[i] for i in sorted(idx)), hours)
-        return WhatIfJob(tuple(acts[i] for i in sorted(idx)), hours, warm.cell_ids, warm.util)
+        return WhatIfJob(tuple(acts[i] for i in sorted(idx)), hours, warm.cell_ids, warm.util,
+                         local=context.local)
 
     if reference_result is None:
         reference_result = executor.map(context, [job(ref, None)])[0]
