@@ -116,7 +116,7 @@ def _attenuation_bound(x: NDArray[np.float64], y: NDArray[np.float64],
 class _Kept:
     """One cell's links during association (positions in the output, score, gain)."""
 
-    cell: int
+    cell: int | NDArray[np.int64]  # one cell, or one per link (Twin._max_pass_window)
     bins: NDArray[np.int64]
     score: NDArray[np.float64]
     gain: NDArray[np.float32]
@@ -156,6 +156,21 @@ class _Assembly:
     op: InterferenceOperator
     grid_n_bin: int
     _lazy: dict[str, Any] = field(default_factory=dict)
+
+    def link_index(self) -> tuple[NDArray[np.int64], NDArray[np.int32], NDArray[np.float32]]:
+        """The exact near links by bin (built once): ``indptr`` ``[n_bin + 1]``, then the cell
+        and the gain (dB) of each link, cells ascending within a bin. A what-if's window pass
+        reads the links of its bins only, not every link of every cell within reach (in a
+        dense city thousands of cells, each with links to 3 km)."""
+        if "link_index" not in self._lazy:
+            sizes = np.array([tl.bins.size for tl in self.links], dtype=np.int64)
+            bins = _cat([tl.bins for tl in self.links], np.int32)
+            order = np.argsort(bins, kind="stable")
+            cells = np.repeat(np.arange(len(self.links), dtype=np.int32), sizes)[order]
+            gains = _cat([tl.gain_db for tl in self.links], np.float32)[order]
+            indptr = np.searchsorted(bins[order], np.arange(self.grid_n_bin + 1))
+            self._lazy["link_index"] = (indptr.astype(np.int64), cells, gains)
+        return self._lazy["link_index"]
 
     def tile_cells(self) -> dict[int, list[int]]:
         """Tile -> the cells promoted there (built once)."""
@@ -454,6 +469,8 @@ class Twin:
 
         ``loc`` maps grid bins to output positions (-1 = not wanted); None = identity.
         """
+        if loc is not None:
+            return self._max_pass_window(entries, best, loc, outer, arg)
         kept = []
         tx, rs, cio = self._tx, self._rs, self._cio
         for j, bins, gain in entries:
@@ -474,6 +491,72 @@ class Twin:
             kept.append(_Kept(j, b, sc, g, outer))
         return kept
 
+    def _max_pass_window(self, entries: Iterable[tuple[int, NDArray[Any], NDArray[np.float32]]],
+                         best: NDArray[np.float64], loc: NDArray[np.int64], outer: bool,
+                         arg: NDArray[np.int64] | None) -> list[_Kept]:
+        """:meth:`_max_pass` over a window of bins, all cells at once (a what-if's window is
+        reached by hundreds of cells in a dense city: a pass per cell cost more than the rest
+        of the what-if). Same scores, same maxima, same first cell reaching each."""
+        parts = list(entries)
+        if not parts:
+            return []
+        sizes = np.array([p[1].size for p in parts], dtype=np.int64)
+        cells = np.repeat(np.array([p[0] for p in parts], dtype=np.int64), sizes)
+        lb = loc[np.concatenate([p[1] for p in parts])]
+        m = lb >= 0
+        if not m.any():
+            return []
+        return self._max_arrays(cells[m], lb[m], np.concatenate([p[2] for p in parts])[m],
+                                best, outer, arg)
+
+    def _max_arrays(self, c: NDArray[np.int64], b: NDArray[np.int64], g: NDArray[np.float32],
+                    best: NDArray[np.float64], outer: bool, arg: NDArray[np.int64] | None
+                    ) -> list[_Kept]:
+        """The window pass over links given as arrays (cell, output position, gain): raise
+        ``best``, set ``arg`` to the lowest cell reaching a raised maximum (the cell the
+        sequential pass, in ascending cell order, keeps)."""
+        if b.size == 0:
+            return []
+        c = c.astype(np.int64, copy=False)
+        # Same operation order as RSRP = (tx + g) - rs, score = RSRP + CIO everywhere.
+        sc = ((self._tx[c] + g.astype(np.float64)) - self._rs[c]) + self._cio[c]
+        old = best.copy()
+        np.maximum.at(best, b, sc)
+        if arg is not None:
+            hit = np.flatnonzero((sc == best[b]) & (best[b] > old[b]))
+            hit = hit[np.lexsort((c[hit], b[hit]))]
+            first = np.ones(hit.size, dtype=bool)
+            first[1:] = b[hit][1:] != b[hit][:-1]
+            arg[b[hit[first]]] = c[hit[first]]
+        return [_Kept(c, b, sc, g, outer)]
+
+    def _window_links(self, base: _Assembly, links: list[TieredLinks],
+                      changed: NDArray[np.bool_], bins: NDArray[np.int64],
+                      loc: NDArray[np.int64]
+                      ) -> tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.float32]]:
+        """(cell, output position, gain) of every exact near link to ``bins`` (``loc`` maps
+        them to positions): the base's links of unchanged cells from its bin index, and the
+        changed cells' links as they are now."""
+        indptr, cell, gain = base.link_index()
+        lo, hi = indptr[bins], indptr[bins + 1]
+        n = hi - lo
+        tot = int(n.sum())
+        # The concatenated ranges lo..hi of every bin, without a loop.
+        idx = np.repeat(lo - np.cumsum(np.r_[0, n[:-1]]), n) + np.arange(tot)
+        c = cell[idx].astype(np.int64)
+        pos = np.repeat(loc[bins], n)
+        keep = ~changed[c]
+        cs, ps, gs = [c[keep]], [pos[keep]], [gain[idx][keep]]
+        for j in np.flatnonzero(changed).tolist():
+            tl = links[j]
+            lb = loc[tl.bins]
+            m = lb >= 0
+            if m.any():
+                cs.append(np.full(int(m.sum()), j, dtype=np.int64))
+                ps.append(lb[m])
+                gs.append(tl.gain_db[m])
+        return np.concatenate(cs), np.concatenate(ps), np.concatenate(gs)
+
     def _resolve(self, kept: list[_Kept], best: NDArray[np.float64],
                  out_bins: NDArray[np.int64] | None
                  ) -> tuple[NDArray[np.int64], NDArray[np.float64], NDArray[np.bool_]]:
@@ -492,8 +575,13 @@ class Twin:
             if eq.any():
                 n = int(eq.sum())
                 qb.append(k.bins[eq])
-                qc.append(np.full(n, k.cell, dtype=np.int64))
-                qr.append(self._tx[k.cell] + k.gain[eq].astype(np.float64))
+                if np.ndim(k.cell):  # a window pass: one cell per link
+                    ce = np.asarray(k.cell)[eq]
+                    qc.append(ce)
+                    qr.append(self._tx[ce] + k.gain[eq].astype(np.float64))
+                else:
+                    qc.append(np.full(n, k.cell, dtype=np.int64))
+                    qr.append(self._tx[k.cell] + k.gain[eq].astype(np.float64))
                 qo.append(np.full(n, k.outer))
         srv = np.full(n_out, -1, dtype=np.int64)
         rx = np.full(n_out, -np.inf)
@@ -888,8 +976,8 @@ class Twin:
             loc[held] = np.arange(held.size)
             b_w = np.full(held.size, -np.inf)
             a_w = np.full(held.size, -1, dtype=np.int64)
-            self._max_pass(((j, links[j].bins, links[j].gain_db)
-                            for j in self._cells_near(rows, held, near_m)), b_w, loc, arg=a_w)
+            self._max_arrays(*self._window_links(base, links, changed, held, loc), b_w, False,
+                             a_w)
             best_near[held], near_arg[held] = b_w, a_w
             loc[held] = -1
         for j in cset.tolist():
@@ -953,8 +1041,8 @@ class Twin:
         new_links = list(links)
         loc[win] = np.arange(win.size)
         best_w = np.full(win.size, -np.inf)
-        kept = self._max_pass(((j, new_links[j].bins, new_links[j].gain_db)
-                               for j in self._cells_near(rows, win, near_m)), best_w, loc)
+        kept = self._max_arrays(*self._window_links(base, new_links, changed, win, loc), best_w,
+                                False, None)
         if outer:
             near_win = set(self._cells_near(rows, win, reach))
             kept += self._max_pass(((j, outer[j].bins, outer[j].gain_db)
