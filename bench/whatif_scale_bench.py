@@ -150,16 +150,22 @@ def run_case(name: str, mode: str) -> dict[str, Any]:
     return out
 
 
-def subprocess_case(name: str, mode: str, timeout: float) -> dict[str, Any] | None:
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+def subprocess_case(name: str, mode: str, timeout: float, engine_root: str | None = None
+                    ) -> dict[str, Any] | None:
+    # ``before``: the full what-if of another checkout's twin package (the engine before).
+    path = str(ROOT) if engine_root is None else f"{engine_root}:{ROOT}"
+    env = {**os.environ, "PYTHONPATH": path}
     try:
-        p = subprocess.run([sys.executable, __file__, "--child", name, mode], env=env,
+        p = subprocess.run([sys.executable, __file__, "--child", name,
+                            "full" if mode == "before" else mode], env=env,
                            capture_output=True, text=True, timeout=timeout, check=False)
     except subprocess.TimeoutExpired:
         return {"case": name, "mode": mode, "error": f"timeout {timeout:.0f} s"}
     if p.returncode != 0:
         return {"case": name, "mode": mode, "error": p.stderr.strip().splitlines()[-1:]}
-    return json.loads(p.stdout.strip().splitlines()[-1])
+    out = json.loads(p.stdout.strip().splitlines()[-1])
+    out["mode"] = mode
+    return out
 
 
 def markdown(rows: list[dict[str, Any]], info: dict[str, Any]) -> str:
@@ -168,12 +174,18 @@ def markdown(rows: list[dict[str, Any]], info: dict[str, Any]) -> str:
         f"{info['date']}, {info['cpu']}, {info['cores']} cores, {info['memory_gib']:.1f} GiB, "
         f"Python {info['python']}. Shared machine: the 1-min load average is given per case. "
         f"Hex 3-sector layouts (400 m ISD) on a {SPACING_M:.0f} m grid; {N_WHATIFS} one-cell "
-        "what-ifs (electrical tilt + 2 deg) per case. `full` = the incremental what-if with "
-        "chord-Newton on the dense base Jacobian (before); `local` = "
+        "what-ifs (electrical tilt + 2 deg) per case. `before` = the engine before this work "
+        "(`--engine-root`, a `git archive` of b986e31): the incremental what-if with "
+        "chord-Newton on the dense base Jacobian; `full` = the same what-if with this engine "
+        "(what-if assembly without per-cell passes over the network); `local` = "
         "`twin.whatif_local.local_what_if` (after). Setup = per base twin and hour (dense "
         "Jacobian LU / the local what-ifs' sparse Jacobian and base operator evaluation).", "",
         "`munich`, `milan`: the OpenCelliD imports (twin/importers.py) with the default prior "
-        "demand and grid (twin/prior.py), not the 40 m grid.", "",
+        "demand and grid (twin/prior.py), not the 40 m grid; their `before` rows also use the "
+        "importer and prior before this work (every cell on one carrier, 10 Mbit/s per cell), "
+        "as the issue measured them. The machine is shared by several engineers: with a 1-min "
+        "load average of 10-14 on 2 cores every time here is inflated (the same full run took "
+        "2-3x longer than at load 2-4); compare rows of one table, not with other benches.", "",
         "| case | cells | bins | mode | what-if ms min / median | setup s | peak RSS MiB "
         "| neighbourhood cells | max abs d prb_util vs full | load avg |",
         "|---|---|---|---|---|---|---|---|---|---|"]
@@ -196,6 +208,8 @@ def main() -> None:
     ap.add_argument("--cases", nargs="*", default=[*CASES, *IMPORTS])
     ap.add_argument("--child", nargs=2)
     ap.add_argument("--timeout", type=float, default=300.0)
+    ap.add_argument("--engine-root", help="a checkout whose twin/ is the engine before (its "
+                    "full what-if is the 'before' row), e.g. a `git archive` of the base commit")
     args = ap.parse_args()
     if args.child:
         print(json.dumps(run_case(*args.child)))
@@ -208,12 +222,14 @@ def main() -> None:
         rows = [r for r in json.loads(out_json.read_text())["results"]
                 if r["case"] not in args.cases]
     for name in args.cases:
+        before = (subprocess_case(name, "before", args.timeout, args.engine_root)
+                  if args.engine_root else None)
         full = subprocess_case(name, "full", args.timeout)
         local = subprocess_case(name, "local", args.timeout)
         if full and local and "error" not in full and "error" not in local:
             err = np.abs(np.array(full["prb_util"]) - np.array(local["prb_util"]))
             local["max_abs_err"] = float(f"{err.max():.2e}")
-        for r in (full, local):
+        for r in (before, full, local):
             if r is not None:
                 r.pop("prb_util", None)
                 rows.append(r)
