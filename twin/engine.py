@@ -432,10 +432,7 @@ class Twin:
         sites, old = self.network.sites, parent.network.sites
         if sites is not old and not sites.equals(old):
             return None
-        rows = cells.copy()
-        for c in prev.columns[n:]:
-            rows[c] = prev[c]
-        return rows
+        return pd.concat([cells, prev[list(prev.columns[n:])]], axis=1)
 
     def _links_from(self, parent: Twin | None, base: _Assembly, rows: pd.DataFrame
                     ) -> tuple[list[dict[str, Any]], list[TieredLinks]] | None:
