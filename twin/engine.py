@@ -393,6 +393,7 @@ class Twin:
             prb_util = np.asarray(self.run(hour).prb_util)
         t0 = time.perf_counter()
         self._base_lu(self.demand.at(hour), np.asarray(prb_util, dtype=float))
+        self.assembly.link_index()  # read by every what-if's association
         self._tick("jacobian", t0)
 
     @property

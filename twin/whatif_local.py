@@ -121,6 +121,7 @@ def base_linearisation(base: Twin, hour: int | None = None,
         prb_util = np.asarray(base.run(hour).prb_util)
     rho = np.asarray(prb_util, dtype=float).copy()
     asm = base.assembly
+    asm.link_index()  # what every what-if's association reads; built here, once
     op = asm.op
     n_cell = len(base.network.cells)
     r = np.minimum(rho, 1.0)
