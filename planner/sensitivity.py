@@ -164,7 +164,7 @@ def linearise(context: WhatIfContext, items: Sequence[Candidate], hours: Sequenc
         if warm is None or not warm.cell_ids:
             return WhatIfJob(tuple(acts[i] for i in sorted(idx)), hours, quality=quality)
         return WhatIfJob(tuple(acts[i] for i in sorted(idx)), hours, warm.cell_ids, warm.util,
-                         quality=quality)
+                         quality=quality, local=context.local)
 
     if reference_result is not None and quality and reference_result.p5 is None:
         reference_result = None  # it lacks the quality numbers: run it again

@@ -24,6 +24,7 @@ from twin.errors import CelltwinError
 from twin.links import LinkCache
 from twin.network import Network
 from twin.state import State
+from twin.whatif_local import base_linearisation, local_what_if
 
 
 @dataclass(frozen=True)
@@ -39,10 +40,13 @@ class WhatIfContext:
     config: RadioConfig
     cache: LinkCache | None = None
     token: str = field(default_factory=lambda: uuid.uuid4().hex)
+    #: Solve what-ifs that start from the base state locally (twin/whatif_local.py: the
+    #: change's neighbourhood, the rest at its base load; error <= LOCAL_ERROR_BOUND).
+    local: bool = False
 
     @classmethod
-    def of(cls, twin: Twin) -> WhatIfContext:
-        return cls(twin.network, twin.demand, twin.config, twin.cache)
+    def of(cls, twin: Twin, local: bool = False) -> WhatIfContext:
+        return cls(twin.network, twin.demand, twin.config, twin.cache, local=local)
 
     def twin(self) -> Twin:
         return Twin(self.network, self.demand, self.config, cache=self.cache)
@@ -64,6 +68,8 @@ class WhatIfJob:
     warm_ids: tuple[str, ...] | None = None
     warm_util: NDArray[np.float64] | None = None
     quality: bool = False
+    #: Local what-if (WhatIfContext.local) where the warm start is the base state.
+    local: bool = False
 
 
 @dataclass(frozen=True)
@@ -106,6 +112,8 @@ def run_job(twin: Twin, job: WhatIfJob) -> WhatIfResult:
     except (CelltwinError, pydantic.ValidationError) as exc:
         return WhatIfResult((), np.zeros((len(job.hours), 0)), False,
                             time.perf_counter() - t0, str(exc).splitlines()[0])
+    if job.local and not job.quality and _starts_from_base(twin, job):
+        return _run_local(twin, job, net, t0)
     tw = twin.what_if(net)
     ids = tuple(net.cell_ids)
     util = np.zeros((len(job.hours), len(ids)))
@@ -146,3 +154,27 @@ def cell_p5_mbps(state: State) -> NDArray[np.float64]:
         idx = int(np.searchsorted(cum, 0.05 * cum[-1], side="left"))
         out[s[a]] = v[a + min(idx, b - a - 1)]
     return out
+
+
+def _starts_from_base(twin: Twin, job: WhatIfJob) -> bool:
+    """Whether the job's warm start is the base twin's state at each of its hours (then the
+    cells a change does not reach stay at the base load, which a local what-if assumes)."""
+    if job.warm_ids is None or job.warm_util is None or \
+            tuple(job.warm_ids) != tuple(twin.network.cell_ids):
+        return False
+    for k, h in enumerate(job.hours):
+        lin = base_linearisation(twin, h)
+        if np.max(np.abs(job.warm_util[k] - lin.rho), initial=0.0) > twin.config.tolerance:
+            return False
+    return True
+
+
+def _run_local(twin: Twin, job: WhatIfJob, net: Network, t0: float) -> WhatIfResult:
+    ids = tuple(net.cell_ids)
+    util = np.zeros((len(job.hours), len(ids)))
+    converged = True
+    for k, h in enumerate(job.hours):
+        lw = local_what_if(twin, net, h)
+        util[k] = lw.prb_util
+        converged &= lw.converged
+    return WhatIfResult(ids, util, converged, time.perf_counter() - t0)

@@ -116,7 +116,7 @@ def _attenuation_bound(x: NDArray[np.float64], y: NDArray[np.float64],
 class _Kept:
     """One cell's links during association (positions in the output, score, gain)."""
 
-    cell: int
+    cell: int | NDArray[np.int64]  # one cell, or one per link (Twin._max_pass_window)
     bins: NDArray[np.int64]
     score: NDArray[np.float64]
     gain: NDArray[np.float32]
@@ -156,6 +156,31 @@ class _Assembly:
     op: InterferenceOperator
     grid_n_bin: int
     _lazy: dict[str, Any] = field(default_factory=dict)
+
+    def link_index(self) -> tuple[NDArray[np.int64], NDArray[np.int32], NDArray[np.float32]]:
+        """The exact near links by bin (built once): ``indptr`` ``[n_bin + 1]``, then the cell
+        and the gain (dB) of each link, cells ascending within a bin. A what-if's window pass
+        reads the links of its bins only, not every link of every cell within reach (in a
+        dense city thousands of cells, each with links to 3 km)."""
+        if "link_index" not in self._lazy:
+            sizes = np.array([tl.bins.size for tl in self.links], dtype=np.int64)
+            bins = _cat([tl.bins for tl in self.links], np.int32)
+            order = np.argsort(bins, kind="stable")
+            cells = np.repeat(np.arange(len(self.links), dtype=np.int32), sizes)[order]
+            gains = _cat([tl.gain_db for tl in self.links], np.float32)[order]
+            indptr = np.searchsorted(bins[order], np.arange(self.grid_n_bin + 1))
+            self._lazy["link_index"] = (indptr.astype(np.int64), cells, gains)
+        return self._lazy["link_index"]
+
+    def tile_cells(self) -> dict[int, list[int]]:
+        """Tile -> the cells promoted there (built once)."""
+        if "tile_cells" not in self._lazy:
+            out: dict[int, list[int]] = {}
+            for j, tiles in self.promoted.items():
+                for t in tiles.tolist():
+                    out.setdefault(t, []).append(j)
+            self._lazy["tile_cells"] = out
+        return self._lazy["tile_cells"]
 
     def prepared(self, bins: NDArray[np.int64]) -> Prepared:
         """The operator's preparation for ``bins`` (cached for the last set asked for)."""
@@ -238,6 +263,22 @@ class _Assembly:
                              shape=(n_bin, n_cell))
 
 
+def _rows_differ(rows: pd.DataFrame, prev: pd.DataFrame, columns: Iterable[str], n: int
+                 ) -> NDArray[np.bool_]:
+    """``[n]`` whether each of the first ``n`` rows differs from ``prev`` in ``columns``
+    (compared as pandas columns: string columns stay in Arrow, which is much faster than
+    converting them to numpy objects)."""
+    out = np.zeros(n, dtype=bool)
+    head = rows.iloc[:n] if len(rows) != n else rows
+    for c in columns:
+        a, b = head[c], prev[c]
+        if a.dtype == b.dtype and a.dtype.kind in "fiub":
+            out |= a.to_numpy() != b.to_numpy()
+        else:
+            out |= (a.reset_index(drop=True) != b.reset_index(drop=True)).to_numpy(dtype=bool)
+    return out
+
+
 def _cat(parts: list[NDArray[Any]], dtype: Any) -> NDArray[Any]:
     return np.concatenate(parts) if parts else np.empty(0, dtype)
 
@@ -302,6 +343,7 @@ class Twin:
         # (offered map, LU of I - J at it), most recent last; see Twin._base_lu.
         self._lu: list[tuple[NDArray[np.float64], tuple[Any, Any] | None]] = []
         self._recs: list[dict[str, Any]] = []
+        self._rows: pd.DataFrame | None = None
         self.timings: dict[str, float] = {}
         #: Evaluations of the load map ``f`` (every solve and load_operator use) and base
         #: Jacobians built (for this twin's what-ifs).
@@ -351,6 +393,7 @@ class Twin:
             prb_util = np.asarray(self.run(hour).prb_util)
         t0 = time.perf_counter()
         self._base_lu(self.demand.at(hour), np.asarray(prb_util, dtype=float))
+        self.assembly.link_index()  # read by every what-if's association
         self._tick("jacobian", t0)
 
     @property
@@ -361,13 +404,59 @@ class Twin:
             # many what-ifs of one base twin).
             base = parent.assembly if parent is not None else None
             t0 = time.perf_counter()
-            rows = self.network.cells_with_sites()
-            self._recs = link_records(rows)
-            links = self.cache.tiered(self._recs)
+            rows = self._rows_like(parent, base) if parent is not None and base is not None \
+                else None
+            if rows is None:
+                rows = self.network.cells_with_sites()
+            self._rows = rows
+            got = self._links_from(parent, base, rows) if base is not None else None
+            if got is None:
+                self._recs = link_records(rows)
+                links = self.cache.tiered(self._recs)
+            else:
+                self._recs, links = got
             t0 = self._tick("links", t0)
             asm = self._assemble_incremental(base, rows, links) if base is not None else None
             self._asm = asm if asm is not None else self._assemble(rows, links, t0)
         return self._asm
+
+    def _rows_like(self, parent: Twin, base: _Assembly) -> pd.DataFrame | None:
+        """``cells_with_sites()`` of a what-if that changes cells on the parent's sites only,
+        from the parent's rows (the join costs more than the rest of a small what-if)."""
+        cells, prev = self.network.cells, base.rows
+        n = cells.shape[1]
+        if (len(cells) != len(prev) or list(prev.columns[:n]) != list(cells.columns)
+                or not isinstance(cells.index, pd.RangeIndex)
+                or not isinstance(prev.index, pd.RangeIndex)
+                or not np.array_equal(cells["site_id"].to_numpy(), prev["site_id"].to_numpy())):
+            return None
+        sites, old = self.network.sites, parent.network.sites
+        if sites is not old and not sites.equals(old):
+            return None
+        return pd.concat([cells, prev[list(prev.columns[n:])]], axis=1)
+
+    def _links_from(self, parent: Twin | None, base: _Assembly, rows: pd.DataFrame
+                    ) -> tuple[list[dict[str, Any]], list[TieredLinks]] | None:
+        """The link records and gains of ``rows`` from the parent's for every cell whose
+        link columns did not change (cells appended only), so that a what-if's cost does not
+        grow with the cells it leaves alone; None when the cells do not extend the parent's."""
+        if parent is None or not parent._recs:
+            return None
+        n_old, n_new = len(base.rows), len(rows)
+        if n_new < n_old or len(parent._recs) != n_old or not np.array_equal(
+                rows["cell_id"].to_numpy()[:n_old], base.rows["cell_id"].to_numpy()):
+            return None
+        diff = np.ones(n_new, dtype=bool)
+        diff[:n_old] = False
+        diff[:n_old] = _rows_differ(rows, base.rows, LINK_COLUMNS, n_old)
+        redo = np.flatnonzero(diff)
+        recs = list(parent._recs) + [{}] * (n_new - n_old)
+        links = list(base.links) + [None] * (n_new - n_old)
+        new_recs = link_records(rows.iloc[redo])
+        for i, rec, tl in zip(redo.tolist(), new_recs, self.cache.tiered(new_recs), strict=True):
+            recs[i] = rec
+            links[i] = tl
+        return recs, links  # type: ignore[return-value]
 
     # --- association ------------------------------------------------------------------------
     def _max_pass(self, entries: Iterable[tuple[int, NDArray[Any], NDArray[np.float32]]],
@@ -378,6 +467,8 @@ class Twin:
 
         ``loc`` maps grid bins to output positions (-1 = not wanted); None = identity.
         """
+        if loc is not None:
+            return self._max_pass_window(entries, best, loc, outer, arg)
         kept = []
         tx, rs, cio = self._tx, self._rs, self._cio
         for j, bins, gain in entries:
@@ -398,6 +489,72 @@ class Twin:
             kept.append(_Kept(j, b, sc, g, outer))
         return kept
 
+    def _max_pass_window(self, entries: Iterable[tuple[int, NDArray[Any], NDArray[np.float32]]],
+                         best: NDArray[np.float64], loc: NDArray[np.int64], outer: bool,
+                         arg: NDArray[np.int64] | None) -> list[_Kept]:
+        """:meth:`_max_pass` over a window of bins, all cells at once (a what-if's window is
+        reached by hundreds of cells in a dense city: a pass per cell cost more than the rest
+        of the what-if). Same scores, same maxima, same first cell reaching each."""
+        parts = list(entries)
+        if not parts:
+            return []
+        sizes = np.array([p[1].size for p in parts], dtype=np.int64)
+        cells = np.repeat(np.array([p[0] for p in parts], dtype=np.int64), sizes)
+        lb = loc[np.concatenate([p[1] for p in parts])]
+        m = lb >= 0
+        if not m.any():
+            return []
+        return self._max_arrays(cells[m], lb[m], np.concatenate([p[2] for p in parts])[m],
+                                best, outer, arg)
+
+    def _max_arrays(self, c: NDArray[np.int64], b: NDArray[np.int64], g: NDArray[np.float32],
+                    best: NDArray[np.float64], outer: bool, arg: NDArray[np.int64] | None
+                    ) -> list[_Kept]:
+        """The window pass over links given as arrays (cell, output position, gain): raise
+        ``best``, set ``arg`` to the lowest cell reaching a raised maximum (the cell the
+        sequential pass, in ascending cell order, keeps)."""
+        if b.size == 0:
+            return []
+        c = c.astype(np.int64, copy=False)
+        # Same operation order as RSRP = (tx + g) - rs, score = RSRP + CIO everywhere.
+        sc = ((self._tx[c] + g.astype(np.float64)) - self._rs[c]) + self._cio[c]
+        old = best.copy()
+        np.maximum.at(best, b, sc)
+        if arg is not None:
+            hit = np.flatnonzero((sc == best[b]) & (best[b] > old[b]))
+            hit = hit[np.lexsort((c[hit], b[hit]))]
+            first = np.ones(hit.size, dtype=bool)
+            first[1:] = b[hit][1:] != b[hit][:-1]
+            arg[b[hit[first]]] = c[hit[first]]
+        return [_Kept(c, b, sc, g, outer)]
+
+    def _window_links(self, base: _Assembly, links: list[TieredLinks],
+                      changed: NDArray[np.bool_], bins: NDArray[np.int64],
+                      loc: NDArray[np.int64]
+                      ) -> tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.float32]]:
+        """(cell, output position, gain) of every exact near link to ``bins`` (``loc`` maps
+        them to positions): the base's links of unchanged cells from its bin index, and the
+        changed cells' links as they are now."""
+        indptr, cell, gain = base.link_index()
+        lo, hi = indptr[bins], indptr[bins + 1]
+        n = hi - lo
+        tot = int(n.sum())
+        # The concatenated ranges lo..hi of every bin, without a loop.
+        idx = np.repeat(lo - np.cumsum(np.r_[0, n[:-1]]), n) + np.arange(tot)
+        c = cell[idx].astype(np.int64)
+        pos = np.repeat(loc[bins], n)
+        keep = ~changed[c]
+        cs, ps, gs = [c[keep]], [pos[keep]], [gain[idx][keep]]
+        for j in np.flatnonzero(changed).tolist():
+            tl = links[j]
+            lb = loc[tl.bins]
+            m = lb >= 0
+            if m.any():
+                cs.append(np.full(int(m.sum()), j, dtype=np.int64))
+                ps.append(lb[m])
+                gs.append(tl.gain_db[m])
+        return np.concatenate(cs), np.concatenate(ps), np.concatenate(gs)
+
     def _resolve(self, kept: list[_Kept], best: NDArray[np.float64],
                  out_bins: NDArray[np.int64] | None
                  ) -> tuple[NDArray[np.int64], NDArray[np.float64], NDArray[np.bool_]]:
@@ -416,8 +573,13 @@ class Twin:
             if eq.any():
                 n = int(eq.sum())
                 qb.append(k.bins[eq])
-                qc.append(np.full(n, k.cell, dtype=np.int64))
-                qr.append(self._tx[k.cell] + k.gain[eq].astype(np.float64))
+                if np.ndim(k.cell):  # a window pass: one cell per link
+                    ce = np.asarray(k.cell)[eq]
+                    qc.append(ce)
+                    qr.append(self._tx[ce] + k.gain[eq].astype(np.float64))
+                else:
+                    qc.append(np.full(n, k.cell, dtype=np.int64))
+                    qr.append(self._tx[k.cell] + k.gain[eq].astype(np.float64))
                 qo.append(np.full(n, k.outer))
         srv = np.full(n_out, -1, dtype=np.int64)
         rx = np.full(n_out, -np.inf)
@@ -450,7 +612,7 @@ class Twin:
 
     def _mast_arrays(self) -> tuple[NDArray[np.float64], NDArray[np.float64],
                                     NDArray[np.float64], NDArray[np.bool_]]:
-        rows = self.network.cells_with_sites()
+        rows = self._rows if self._rows is not None else self.network.cells_with_sites()
         return (rows["x_m"].to_numpy(dtype=float), rows["y_m"].to_numpy(dtype=float),
                 rows["azimuth_deg"].to_numpy(dtype=float),
                 (rows["antenna"] == "omni").to_numpy())
@@ -508,7 +670,8 @@ class Twin:
         empty = (np.empty(0, np.int64), np.empty(0, np.int64), np.empty(0))
         if idx.size == 0:
             return empty
-        col = {c: rows[c].to_numpy()[idx] for c in (
+        sub = rows.iloc[idx] if cells is not None else rows
+        col = {c: sub[c].to_numpy() for c in (
             "x_m", "y_m", "height_m", "fc_ghz", "scenario", "antenna_gain_dbi", "azimuth_deg",
             "elec_tilt_deg", "h_beamwidth_deg", "v_beamwidth_deg", "antenna", "mech_tilt_deg")}
         x, y = col["x_m"].astype(float), col["y_m"].astype(float)
@@ -783,8 +946,7 @@ class Twin:
             return None
         changed = np.ones(n_new, dtype=bool)
         changed[:n_old] = False
-        for c in MODEL_COLUMNS:
-            changed[:n_old] |= rows[c].to_numpy()[:n_old] != base.rows[c].to_numpy()
+        changed[:n_old] = _rows_differ(rows, base.rows, MODEL_COLUMNS, n_old)
         cset = np.flatnonzero(changed)
         if cset.size > max(4, INCREMENTAL_MAX_SHARE * n_new):
             return None
@@ -812,8 +974,8 @@ class Twin:
             loc[held] = np.arange(held.size)
             b_w = np.full(held.size, -np.inf)
             a_w = np.full(held.size, -1, dtype=np.int64)
-            self._max_pass(((j, links[j].bins, links[j].gain_db)
-                            for j in self._cells_near(rows, held, near_m)), b_w, loc, arg=a_w)
+            self._max_arrays(*self._window_links(base, links, changed, held, loc), b_w, False,
+                             a_w)
             best_near[held], near_arg[held] = b_w, a_w
             loc[held] = -1
         for j in cset.tolist():
@@ -844,12 +1006,27 @@ class Twin:
                 rows, best_near, redo,
                 self._cells_near(rows, self._tile_bins(np.flatnonzero(redo)), reach))
             tile_lb[redo] = tile_lb_redo[redo]
-        for j, tiles in base.promoted.items():
-            if not changed[j]:
+        # Only cells promoted in a redone tile (or changed) can have other outer links than in
+        # the base: the others keep theirs without a pass over every promoted cell.
+        tile_cells = base.tile_cells()
+        affected = set(cset.tolist())
+        for cs in by_tile.values():
+            affected.update(cs)
+        for tile in np.flatnonzero(redo).tolist():
+            affected.update(tile_cells.get(tile, ()))
+        for j in sorted(affected):
+            tiles = base.promoted.get(j)
+            if tiles is not None and not changed[j]:
                 for tile in tiles[~redo[tiles]].tolist():
                     by_tile.setdefault(tile, []).append(j)
-        promoted, outer = self._outer_links(rows, by_tile, pieces, base, changed)
+        promoted_a, outer_a = self._outer_links(rows, by_tile, pieces, base, changed)
         del pieces
+        promoted = {j: t for j, t in base.promoted.items() if j not in affected}
+        outer = {j: o for j, o in base.outer.items() if j not in affected}
+        promoted.update(promoted_a)
+        outer.update(outer_a)
+        promoted = dict(sorted(promoted.items()))
+        outer = dict(sorted(outer.items()))
         # 3. Bins whose server can change: the changed cells' old footprints, the bins where
         #    a changed cell now reaches the old best, and the redone tiles.
         parts = [np.flatnonzero(np.isin(base.serving, cset)), self._tile_bins(np.flatnonzero(redo))]
@@ -862,8 +1039,8 @@ class Twin:
         new_links = list(links)
         loc[win] = np.arange(win.size)
         best_w = np.full(win.size, -np.inf)
-        kept = self._max_pass(((j, new_links[j].bins, new_links[j].gain_db)
-                               for j in self._cells_near(rows, win, near_m)), best_w, loc)
+        kept = self._max_arrays(*self._window_links(base, new_links, changed, win, loc), best_w,
+                                False, None)
         if outer:
             near_win = set(self._cells_near(rows, win, reach))
             kept += self._max_pass(((j, outer[j].bins, outer[j].gain_db)
@@ -895,11 +1072,13 @@ class Twin:
             blocks = self._blocks(np.arange(n_new), new_links, carrier)
         op = InterferenceOperator(n_bin, far, blocks)
         self._tick("operator", t0)
+        # The bins whose server may have changed and the changed cells, for local what-ifs
+        # (twin/whatif_local.py).
         return _Assembly(serving=serving, **arrays, best_score=best_score, best_near=best_near,
                          near_arg=near_arg, tile_lb=tile_lb,
                          promoted=promoted, links=new_links, outer=outer, rows=rows,
                          tx_dbm=self._tx, carrier=carrier, carrier_fc=carrier_fc, op=op,
-                         grid_n_bin=n_bin)
+                         grid_n_bin=n_bin, _lazy={"window": win, "changed": cset})
 
     def _cells_near(self, rows: pd.DataFrame, win: NDArray[np.int64], dist_m: float
                     ) -> list[int]:
@@ -1074,9 +1253,17 @@ class Twin:
         with ``dI_b/dr_j`` the interference operator's entry (0 for the server itself); the
         derivative is 0 where a kink clips (``min(rho, 1)``, the MCS floor and ``se_max``,
         interference clipped at 0). Costs about one pass over the operator's non-zeros."""
+        prep, w = self._jacobian_weights(offered, rho)
+        jac = self.assembly.op.jacobian(w, prep, len(self.network.cells))
+        jac[:, np.asarray(rho) >= 1.0] = 0.0
+        return jac
+
+    def _jacobian_weights(self, offered: NDArray[np.float64], rho: NDArray[np.float64]
+                          ) -> tuple[Prepared, NDArray[np.float64]]:
+        """The loaded bins and their weights ``dPRB_b/dI_b / n_prb`` (0 where a kink clips) of
+        :meth:`load_jacobian`: ``J = S^T diag(w) dI/dr``."""
         cfg = self.config
         asm = self.assembly
-        n_cell = len(self.network.cells)
         offered = np.asarray(offered, dtype=float)
         act = np.flatnonzero((asm.serving >= 0) & (offered > 0))
         prep = asm.prepared(act)
@@ -1096,9 +1283,7 @@ class Twin:
         # PRB_b = D_b / (se_b B_prb n_prb); dSINR/dI = -SINR / (I + N): both signs cancel.
         w = offered[act] * 1e6 / (self._prb_bw_hz[srv] * self._n_prb[srv]) * dse / se**2 \
             * sinr / tot
-        jac = asm.op.jacobian(w, prep, n_cell)
-        jac[:, np.asarray(rho) >= 1.0] = 0.0
-        return jac
+        return prep, w
 
     def _base_lu(self, offered: NDArray[np.float64], rho: NDArray[np.float64]
                  ) -> tuple[Any, Any] | None:

@@ -85,6 +85,16 @@ DEFAULT_CELL: dict[str, Any] = {
     "v_beamwidth_deg": 10.0, "cio_db": 0.0, "scenario": "uma",
 }
 
+#: Downlink centres (GHz) of the 20 MHz carriers of the operators of a list with several
+#: PLMNs (MCC-MNC), in PLMN order: LTE band 3 (1805-1880 MHz, TS 36.101 Table 5.5-1) holds four,
+#: band 7 (2620-2690 MHz) three more, then they repeat. Distinct carriers do not interfere
+#: (the engine groups co-channel cells by ``fc_ghz``), so operators do not load each other.
+OPERATOR_CARRIERS_GHZ = (1.815, 1.835, 1.855, 1.875, 2.63, 2.65, 2.67)
+#: Carriers the eNBs of a list without operator codes are spread over (by eNB id), as the
+#: sites of this many operators interleave in a city: one carrier for every cell would make
+#: each operator's cells interfere with all the others'.
+UNKNOWN_OPERATOR_CARRIERS = 3
+
 #: Cells of one eNB whose fixes are within this distance (transitively) form one site.
 ENB_LINK_RADIUS_M = 1500.0
 #: Exactly identical coordinates shared by this many distinct eNBs mark a placeholder position.
@@ -345,9 +355,10 @@ def read_opencellid(path: str | Path, link_radius_m: float = ENB_LINK_RADIUS_M,
         "cell_id": (prefix + merged["cell"].astype(str)).to_numpy(),
         "group": (prefix + "eNB" + pd.Series(eci // 256).astype(str)).to_numpy(),
         "x_m": x, "y_m": y})
+    carrier_note = operator_carriers(fixes, plmn, merged["net"], eci, cell_defaults)
     net = estimated_network(
         fixes, origin, link_radius_m, cell_defaults, name or p.stem,
-        notes=(opencellid_note(link_radius_m),))
+        notes=(opencellid_note(link_radius_m), *carrier_note))
     return ImportResult(net, str(p), len(rows), {str(k): int(v) for k, v in skipped.items()},
                         n_dup, link_radius_m, tuple(warnings))
 
@@ -381,6 +392,33 @@ def _merge_warning(lte: pd.DataFrame, key: list[str], origin: Origin, n_dup: int
     return (f"merged {n_dup} duplicate rows (same MCC, MNC and cell id) into {len(g)} cells at "
             f"their mean position; the most scattered was cell {cell} ({int(w['n'])} rows "
             f"{span[worst]:,.0f} m apart, {where})")
+
+
+def operator_carriers(fixes: pd.DataFrame, plmn: pd.Series, mnc: pd.Series,
+                      eci: NDArray[np.int64], cell_defaults: Mapping[str, Any] | None
+                      ) -> tuple[str, ...]:
+    """Give each operator its own carrier (``fixes["fc_ghz"]``, in place) and say so: one
+    carrier per PLMN when the list has several, :data:`UNKNOWN_OPERATOR_CARRIERS` spread by
+    eNB id when it has no operator codes; a list of one operator, or an explicit ``fc_ghz``
+    in ``cell_defaults``, keeps the default carrier for every cell."""
+    if cell_defaults is not None and "fc_ghz" in cell_defaults:
+        return ()
+    ch = np.array(OPERATOR_CARRIERS_GHZ)
+    if (mnc.to_numpy() < 0).all():
+        k = UNKNOWN_OPERATOR_CARRIERS
+        fixes["fc_ghz"] = ch[(eci // 256) % k]
+        return (f"operators unknown (no MNC): eNBs spread by id over {k} carriers "
+                f"({', '.join(f'{f:g}' for f in ch[:k])} GHz) as {k} operators' interleaved "
+                "sites; give the operator codes (mcc, net) to keep the real operators apart",)
+    codes = sorted(plmn.unique())
+    if len(codes) < 2:
+        return ()
+    idx = plmn.map({c: i for i, c in enumerate(codes)}).to_numpy()
+    fixes["fc_ghz"] = ch[idx % ch.size]
+    return ("one 20 MHz carrier per operator (" + ", ".join(
+        f"{c}: {ch[i % ch.size]:g} GHz" for i, c in enumerate(codes)) + "): operators do "
+            "not interfere with each other (a bin's traffic still goes to its strongest cell of "
+            "any operator: the demand is not split by operator)",)
 
 
 def opencellid_note(link_radius_m: float) -> str:
@@ -519,6 +557,8 @@ def estimated_network(fixes: pd.DataFrame, origin: Origin,
                               "azimuth_deg": az})
     for k, v in params.items():
         cells_tab[k] = v
+    if "fc_ghz" in fixes.columns:  # per-operator carriers (operator_carriers)
+        cells_tab["fc_ghz"] = fixes["fc_ghz"].to_numpy(dtype=float)
     sites_tab = sites_tab.sort_values("site_id", kind="stable").reset_index(drop=True)
     cells_tab = cells_tab.sort_values(["site_id", "azimuth_deg"],
                                       kind="stable").reset_index(drop=True)

@@ -28,7 +28,7 @@ from twin.importers import (
 )
 from twin.invariants import check_state
 from twin.network import Network
-from twin.prior import default_demand, default_grid, scenario_from_network
+from twin.prior import DEFAULT_MBPS_PER_CELL, default_demand, default_grid, scenario_from_network
 from twin.scenarios.hotspot import build_network as hotspot_network
 
 MUNICH = Path(__file__).parent / "data" / "opencellid_munich_262-01.csv"
@@ -277,7 +277,7 @@ def test_default_prior_level_and_shape():
     d = default_demand(net, grid)
     assert grid.n_bin <= 40_000 and grid.spacing_m >= 50.0
     assert d.busy_hour == 16  # the Milan mean diurnal shape peaks at 16:00
-    assert np.isclose(d.total_mbps()[16], 10.0 * len(net.cells))
+    assert np.isclose(d.total_mbps()[16], DEFAULT_MBPS_PER_CELL * len(net.cells))
     x, y = grid.xy()
     centre = d.mbps[16][np.hypot(x, y) < 200].mean()
     corner = d.mbps[16][np.hypot(x, y) > 1100].mean()
@@ -299,7 +299,7 @@ def test_imported_network_runs_with_invariants():
     st = tw.run()
     check_state(st, tw)
     assert st.converged
-    assert np.isclose(st.kpis["offered_mbps"], 10.0 * len(small.cells))
+    assert np.isclose(st.kpis["offered_mbps"], DEFAULT_MBPS_PER_CELL * len(small.cells))
     assert any("default prior" in n for n in sc.notes)
 
 
