@@ -241,3 +241,14 @@ def cdf(values: list[float | None]) -> tuple[np.ndarray, np.ndarray]:
     """Empirical CDF: sorted values and the fraction of cells at or below each."""
     v = np.sort(np.asarray([x for x in values if x is not None], dtype=float))
     return v, np.arange(1, v.size + 1) / max(v.size, 1)
+
+
+def time_left(elapsed_s: float, fraction: float, min_fraction: float = 0.05) -> str:
+    """``", about N s left"`` at the pace so far (elapsed / fraction), once enough of the job
+    has run to tell (``min_fraction``); empty before and at the end."""
+    if fraction < min_fraction or fraction >= 1.0 or elapsed_s <= 0:
+        return ""
+    left = elapsed_s * (1.0 - fraction) / fraction
+    if left >= 90:
+        return f", about {left / 60:.0f} min left"
+    return f", about {max(left, 1):.0f} s left"

@@ -202,3 +202,10 @@ def test_whatif_rows_keep_only_their_kinds_fields_and_allowed_kinds() -> None:
     assert isinstance(acts[1]["mimo_layers"], int) and notes == []
     only_sc, notes = rows_to_actions(df, vocab, {"add_small_cell"})
     assert [a["kind"] for a in only_sc] == ["add_small_cell"] and len(notes) == 2
+
+
+def test_time_left_at_the_pace_so_far() -> None:
+    assert plan_view.time_left(10.0, 0.02) == ""  # too early to tell
+    assert plan_view.time_left(10.0, 0.5) == ", about 10 s left"
+    assert plan_view.time_left(60.0, 0.25) == ", about 3 min left"
+    assert plan_view.time_left(5.0, 1.0) == ""

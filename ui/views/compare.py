@@ -25,20 +25,31 @@ def side_by_side(ctx: PageContext, net: dict[str, Any], job: dict[str, Any]) -> 
         return
     after = plan_view.after_geo(before, res)
     bounds = maps.bounds_of(before)
+    label = st.radio("Radio layer (before and after, same scale)", list(maps.RADIO_LAYERS),
+                     horizontal=True, key="cmp_radio_layer")
+    layer = maps.RADIO_LAYERS[label]
+    radio_before = radio_after = None
+    if layer != "none":
+        radio_before = attempt(lambda: ctx.client.raster(net["id"], layer), "the radio map")
+        radio_after = attempt(lambda: ctx.client.plan_raster(job["id"], layer),
+                              "the radio map after the plan")
     left, right = st.columns(2)
     with left:
         st.markdown(f"**Before** — peak {res.get('peak_before', float('nan')):.3f}")
         maps.show(maps.network_map(before, None, ctx.settings.tile_url,
                                    ctx.settings.tile_attribution, heat=False, candidates=False,
-                                   bounds=bounds), key=f"cmp_before_{job['id']}", height=440)
+                                   bounds=bounds, radio=radio_before),
+                  key=f"cmp_before_{job['id']}_{layer}", height=440)
     with right:
         st.markdown(f"**After** — peak {res.get('peak_after', float('nan')):.3f}")
         maps.show(maps.network_map(after, None, ctx.settings.tile_url,
                                    ctx.settings.tile_attribution, heat=False, candidates=False,
                                    changed=plan_view.changed_cells(res),
                                    new_cells=plan_view.new_cell_points(before, res),
-                                   bounds=bounds), key=f"cmp_after_{job['id']}", height=440)
+                                   bounds=bounds, radio=radio_after),
+                  key=f"cmp_after_{job['id']}_{layer}", height=440)
     st.markdown(maps.legend_html(), unsafe_allow_html=True)
+    st.markdown(maps.raster_legend_html(radio_before), unsafe_allow_html=True)
 
 
 def kpi_deltas(res: dict[str, Any], muted: bool = False) -> None:

@@ -4,6 +4,7 @@ in a table with cost and rationale, the optimiser's rounds, and what was rejecte
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import pandas as pd
@@ -75,9 +76,12 @@ def run_plan(ctx: PageContext, net: dict[str, Any], params: dict[str, Any]) -> N
     cancel_note = st.empty()
     cancel_note.caption(f"plan {pid}: running on the server; leaving the page does not stop it")
 
+    started = time.monotonic()
+
     def update(job: dict[str, Any]) -> None:
         frac = min(max(float(job.get("progress") or 0.0), 0.0), 1.0)
-        bar.progress(frac, text=f"{_stage(job)} ({frac * 100:.0f} %)")
+        bar.progress(frac, text=f"{_stage(job)} ({frac * 100:.0f} %"
+                     f"{plan_view.time_left(time.monotonic() - started, frac)})")
 
     try:
         job = ctx.client.wait_plan(pid, update)
