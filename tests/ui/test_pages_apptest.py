@@ -296,3 +296,14 @@ def test_network_upload_with_a_traffic_map_says_what_the_map_placed(
         [s.value for s in at.success] + [w.value for w in at.warning]
     row = next(n for n in api.networks() if n["name"] == "two sites with a crowd")
     assert row["summary"]["import"]["traffic"]["n_points"] == 40
+
+
+def test_compare_page_draws_a_radio_layer_before_and_after(
+        open_page: Any, api: ApiClient, hotspot: dict[str, Any],
+        done_plan: dict[str, Any]) -> None:
+    at = open_page("compare", network_id=hotspot["id"], plan_id=done_plan["id"])
+    at.radio(key="cmp_radio_layer").set_value("SINR (dB)").run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    assert n_maps(at) == 2
+    legend = " ".join(m.value for m in at.markdown)
+    assert "SINR at" in legend and "dB" in legend
