@@ -146,6 +146,12 @@ def show_result(ctx: PageContext, net: dict[str, Any], job: dict[str, Any]) -> N
                  width="stretch",
                  column_config={"cost_eur": st.column_config.NumberColumn(format="%.0f"),
                                 "rationale": st.column_config.TextColumn(width="large")})
+    st.markdown("#### What the optimiser chose, round by round")
+    st.dataframe(pd.DataFrame(plan_view.round_rows(res)), hide_index=True,
+                 width="stretch")
+    lb = (res.get("lower_bound") or {}).get("peak_prb_util")
+    if lb is not None:
+        st.caption(f"lower bound on the peak (LP relaxation of the model): {lb:.3f}")
     dropped = plan_view.dropped_rows(res)
     if dropped:
         st.markdown("#### Chosen by the optimiser but dropped after verification")
@@ -154,12 +160,6 @@ def show_result(ctx: PageContext, net: dict[str, Any], job: dict[str, Any]) -> N
     if frontier:
         st.markdown("#### What other budgets buy (each verified by the twin)")
         st.dataframe(pd.DataFrame(frontier), hide_index=True, width="stretch")
-    st.markdown("#### What the optimiser chose, round by round")
-    st.dataframe(pd.DataFrame(plan_view.round_rows(res)), hide_index=True,
-                 width="stretch")
-    lb = (res.get("lower_bound") or {}).get("peak_prb_util")
-    if lb is not None:
-        st.caption(f"lower bound on the peak (LP relaxation of the model): {lb:.3f}")
     st.markdown("#### Rejected proposals and why")
     rej = plan_view.rejected_rows(res)
     if rej:
