@@ -19,14 +19,9 @@ from twin.demand import Demand
 from twin.engine import Twin
 from twin.grid import Grid
 from twin.network import Network
-from twin.scenarios.layout import hex_sites, three_sector_network_tables
+from twin.scenarios.layout import LTE_BAND3_MACRO, hex_sites, three_sector_network_tables
 
-MACRO = {
-    "tx_power_dbm": 46.0, "fc_ghz": 1.8, "bandwidth_mhz": 20.0, "n_prb": 100, "scs_khz": 15.0,
-    "mimo_layers": 2, "height_m": 25.0, "mech_tilt_deg": 0.0, "elec_tilt_deg": 6.0,
-    "antenna": "macro3gpp", "antenna_gain_dbi": 17.0, "h_beamwidth_deg": 65.0,
-    "v_beamwidth_deg": 10.0, "cio_db": 0.0, "scenario": "uma",
-}
+MACRO = LTE_BAND3_MACRO
 HOTSPOT_XY_M = (90.0, 140.0)  # inside sector S01-1 (boresight 30 deg)
 CANDIDATES = [("K1", 90.0, 140.0, 6.0), ("K2", 40.0, 90.0, 6.0), ("K3", 150.0, 110.0, 6.0),
               ("K4", -380.0, -300.0, 6.0)]

@@ -33,14 +33,9 @@ from twin.invariants import check_state
 from twin.links import mast_path_loss_db
 from twin.network import Network
 from twin.propagation import expected_path_loss_db, path_loss_db
-from twin.scenarios.layout import hex_sites, three_sector_network_tables
+from twin.scenarios.layout import LTE_BAND3_MACRO, hex_sites, three_sector_network_tables
 
-MACRO = {
-    "tx_power_dbm": 46.0, "fc_ghz": 1.8, "bandwidth_mhz": 20.0, "n_prb": 100, "scs_khz": 15.0,
-    "mimo_layers": 2, "height_m": 25.0, "mech_tilt_deg": 0.0, "elec_tilt_deg": 6.0,
-    "antenna": "macro3gpp", "antenna_gain_dbi": 17.0, "h_beamwidth_deg": 65.0,
-    "v_beamwidth_deg": 10.0, "cio_db": 0.0, "scenario": "uma",
-}
+MACRO = LTE_BAND3_MACRO
 SMALL = {"cell_id": "SC1", "site_id": "SC", "azimuth_deg": 0.0, "mech_tilt_deg": 0.0,
          "elec_tilt_deg": 0.0, "tx_power_dbm": 30.0, "fc_ghz": 1.8, "bandwidth_mhz": 20.0,
          "n_prb": 100, "scs_khz": 15.0, "mimo_layers": 2, "height_m": 8.0, "antenna": "omni",

@@ -33,17 +33,12 @@ from twin.network import Network
 from twin.prior import default_grid
 from twin.scenarios.counters import synthetic_counters
 from twin.scenarios.diurnal import hourly_profile, mean_profile
-from twin.scenarios.layout import three_sector_network_tables
+from twin.scenarios.layout import LTE_BAND3_MACRO, three_sector_network_tables
 
 CrowdKind = Literal["boresight", "edge", "two"]
 Layout = Literal["grid", "irregular"]
 
-MACRO = {
-    "tx_power_dbm": 46.0, "fc_ghz": 1.8, "bandwidth_mhz": 20.0, "n_prb": 100, "scs_khz": 15.0,
-    "mimo_layers": 2, "height_m": 25.0, "mech_tilt_deg": 0.0, "elec_tilt_deg": 6.0,
-    "antenna": "macro3gpp", "antenna_gain_dbi": 17.0, "h_beamwidth_deg": 65.0,
-    "v_beamwidth_deg": 10.0, "cio_db": 0.0, "scenario": "uma",
-}
+MACRO = LTE_BAND3_MACRO
 ORIGIN = Origin(50.9413, 6.9583)  # Cologne cathedral square
 BACKGROUND_MBPS_KM2 = 150.0
 CROWD_SIGMA_M = 25.0

@@ -44,7 +44,7 @@ from twin.network import Network
 from twin.scenarios import REGISTRY, Scenario
 from twin.scenarios.counters import synthetic_counters
 from twin.scenarios.diurnal import hourly_profile, mean_profile
-from twin.scenarios.layout import hex_sites, three_sector_network_tables
+from twin.scenarios.layout import LTE_BAND3_MACRO, hex_sites, three_sector_network_tables
 from twin.traffic_map import blend, read_traffic
 
 ISD_M = 400.0
@@ -63,12 +63,7 @@ TRAFFIC_FILE = "traffic_samples.csv"
 TRAFFIC_SAMPLES = 2000
 HOTSPOT_PRIOR_FACTOR = 4.0  # the map's hotspot peaks at 4x the background density
 
-MACRO = {
-    "tx_power_dbm": 46.0, "fc_ghz": 1.8, "bandwidth_mhz": 20.0, "n_prb": 100, "scs_khz": 15.0,
-    "mimo_layers": 2, "height_m": 25.0, "mech_tilt_deg": 0.0, "elec_tilt_deg": 6.0,
-    "antenna": "macro3gpp", "antenna_gain_dbi": 17.0, "h_beamwidth_deg": 65.0,
-    "v_beamwidth_deg": 10.0, "cio_db": 0.0, "scenario": "uma",
-}
+MACRO = LTE_BAND3_MACRO
 
 CANDIDATES = [  # id, x_m, y_m, height_m, name
     ("C01", 75.0, 130.0, 6.0, "hotspot square, lamp post (centre)"),

@@ -9,6 +9,16 @@ import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
+#: The macro cell of the reference study and the generated networks: LTE band 3 (1.8 GHz,
+#: 20 MHz, 100 PRBs per TS 36.101 Table 5.6-1), 46 dBm, 2 layers, 25 m, 17 dBi panel with a
+#: 10 deg vertical beamwidth and 6 deg electrical tilt, TR 38.901 UMa.
+LTE_BAND3_MACRO: dict[str, Any] = {
+    "tx_power_dbm": 46.0, "fc_ghz": 1.8, "bandwidth_mhz": 20.0, "n_prb": 100, "scs_khz": 15.0,
+    "mimo_layers": 2, "height_m": 25.0, "mech_tilt_deg": 0.0, "elec_tilt_deg": 6.0,
+    "antenna": "macro3gpp", "antenna_gain_dbi": 17.0, "h_beamwidth_deg": 65.0,
+    "v_beamwidth_deg": 10.0, "cio_db": 0.0, "scenario": "uma",
+}
+
 #: Boresights of a 3-sector site as in the 3GPP layouts (TR 36.814 / 38.901 7.8).
 SECTOR_AZIMUTHS_DEG = (30.0, 150.0, 270.0)
 
