@@ -174,7 +174,10 @@ class LLMCandidateProposer:
             rec = r.to_json()
             rec["accepted"] = [{**a, "selected": a in chosen} for a in rec["accepted"]]
             rounds.append(rec)
-        return {"llm": {"model": self.llm.info.to_json(), "temperature": self.llm.temperature,
+        ad = getattr(self.llm, "adapter", None)
+        adapter = ad.to_json() if ad is not None else None
+        return {"llm": {"model": self.llm.info.to_json(), "adapter": adapter,
+                        "temperature": self.llm.temperature,
                         "max_tokens": self.llm.max_tokens, "n_ctx": self.llm.n_ctx,
                         "rounds": rounds,
                         "n_proposed": sum(len(r["accepted"]) + len(r["rejected"])
