@@ -145,8 +145,12 @@ def train(data: Path, out: Path, settings: TrainSettings | None = None,
 
 
 def train_model(data: Path, out: Path, settings: TrainSettings | None = None,
-                log: Callable[[str], None] | None = None) -> tuple[Any, dict[str, Any]]:
-    """:func:`train`, returning the trained peft model too (for checks against llama.cpp)."""
+                log: Callable[[str], None] | None = None, base: Any = None
+                ) -> tuple[Any, dict[str, Any]]:
+    """:func:`train`, returning the trained peft model too (for checks against llama.cpp).
+
+    ``base``: the transformers model of the embedded GGUF, already loaded (its dequantisation
+    takes about a minute), e.g. ``peft_model.unload()`` of an earlier run; None loads it."""
     require_train_extra()
     import torch
     from peft import LoraConfig, get_peft_model, set_peft_model_state_dict
@@ -168,9 +172,10 @@ def train_model(data: Path, out: Path, settings: TrainSettings | None = None,
         raise InputFileError(f"every example is longer than --max-length {s.max_length} tokens")
     say(f"{len(pairs)} examples ({too_long} longer than {s.max_length} tokens left out)")
     out.mkdir(parents=True, exist_ok=True)
-    t0 = time.perf_counter()
-    base = load_base(info.path)
-    say(f"base model loaded in {time.perf_counter() - t0:.0f} s")
+    if base is None:
+        t0 = time.perf_counter()
+        base = load_base(info.path)
+        say(f"base model loaded in {time.perf_counter() - t0:.0f} s")
     cfg = LoraConfig(r=s.rank, lora_alpha=s.alpha, lora_dropout=0.0, bias="none",
                      target_modules=list(TARGET_MODULES), task_type="CAUSAL_LM")
     model = get_peft_model(base, cfg)
