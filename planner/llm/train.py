@@ -23,6 +23,7 @@ import json
 import math
 import os
 import time
+import warnings
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -196,7 +197,12 @@ def train_model(data: Path, out: Path, settings: TrainSettings | None = None,
 
     def save() -> None:
         tmp = ckpt.with_name(ckpt.name + ".tmp")
-        torch.save({"lora": get_peft_model_state_dict(model), "optim": opt.state_dict(),
+        with warnings.catch_warnings():
+            # peft looks for a Hugging Face config beside the GGUF to see whether the
+            # vocabulary changed; it did not (embeddings are not trained)
+            warnings.simplefilter("ignore", UserWarning)
+            lora = get_peft_model_state_dict(model)
+        torch.save({"lora": lora, "optim": opt.state_dict(),
                     "step": step, "losses": losses, "settings": asdict(s)}, tmp)
         tmp.replace(ckpt)
 
