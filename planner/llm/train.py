@@ -34,6 +34,8 @@ from planner.llm.dataset import DATA_CARD, EXAMPLES, read_examples
 from planner.llm.model import resolve_model
 from twin.errors import CelltwinError, InputFileError
 
+os.environ.setdefault("HF_HUB_OFFLINE", "1")  # the base model is a local file: no model hub
+
 TARGET_MODULES = ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj")
 CHECKPOINT = "checkpoint.pt"
 LOG = "train_log.jsonl"
