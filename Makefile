@@ -18,7 +18,9 @@ $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --upgrade pip
 	CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" $(PY) -m pip install "llama-cpp-python==0.3.36"
-	$(PY) -m pip install -e ".[dev]"
+	# [train]: the LoRA pipeline's end-to-end test runs in the suite (torch pinned to its CPU
+	# wheel in pyproject.toml)
+	$(PY) -m pip install -e ".[dev,train]"
 	touch $@
 
 # The API (127.0.0.1:8000) and the web UI (http://127.0.0.1:8501) together, offline; prints the
