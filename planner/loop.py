@@ -100,6 +100,7 @@ class PlannerSettings:
     systematic: bool = True
     trust_radius: int | None = None
     max_util_increase: float | None = None
+    hours: tuple[int, ...] | None = None
 
     def __post_init__(self) -> None:
         if not (np.isfinite(self.target) and 0.0 < self.target <= 10.0):
@@ -115,6 +116,10 @@ class PlannerSettings:
             raise ValidationError("plan", "max_iterations must be >= 1")
         if self.max_actions is not None and self.max_actions < 0:
             raise ValidationError("plan", f"--max-actions must be >= 0, got {self.max_actions}")
+        if self.hours is not None and (not self.hours or any(
+                not 0 <= h <= 23 for h in self.hours)):
+            raise ValidationError("plan", f"hours must be hours of the day 0..23, got "
+                                  f"{self.hours}")
         if self.tolerance <= 0 or self.margin < 0:
             raise ValidationError("plan", "tolerance must be > 0 and margin >= 0")
 
@@ -148,7 +153,9 @@ class _Round:
     policy_passed: bool = True
 
 
-def _hours(twin: Twin, horizon: str) -> tuple[int, ...]:
+def _hours(twin: Twin, horizon: str, hours: tuple[int, ...] | None = None) -> tuple[int, ...]:
+    if hours is not None:
+        return tuple(sorted(set(hours)))
     return (twin.demand.busy_hour,) if horizon == "busy" else tuple(range(24))
 
 
@@ -255,7 +262,7 @@ def plan_network(twin: Twin, catalogue: CostCatalogue, settings: PlannerSettings
     notes: list[str] = []
     try:
         t0 = time.perf_counter()
-        hours = _hours(twin, s.horizon)
+        hours = _hours(twin, s.horizon, s.hours)
         busy = twin.demand.busy_hour
         base = verify(twin, [], hours)
         timings["base"] = time.perf_counter() - t0
