@@ -28,6 +28,7 @@ from api.routes import (
     demand,
     exports,
     health,
+    intents,
     me,
     models,
     networks,
@@ -46,7 +47,7 @@ log = logging.getLogger("celltwin.api")
 def api_router() -> APIRouter:
     r = APIRouter(prefix=API_PREFIX)
     for module in (health, scenarios, networks, state, plans, policies, exports, demand, me,
-                   policy_cases, audit, models):
+                   policy_cases, audit, models, intents):
         r.include_router(module.router)
     return r
 
