@@ -26,13 +26,17 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+import pydantic
+
 from planner.actions import ACTION_KINDS
 from planner.intent import lexicon as lx
 from planner.intent.model import Area, Hours, PlanningIntent, Unmatched
 from planner.intent.text_guard import check_request_text, fold
+from twin.errors import ValidationError
 from twin.network import Network
 
 PARSER = "baseline"
+MAX_BUDGET_EUR = 1e9
 
 _NUM = r"(\d{1,3}(?:[.,' ]\d{3})+(?:[.,]\d+)?|\d+(?:[.,]\d+)?)"
 _MULT = {"k": 1e3, "keur": 1e3, "kEUR": 1e3, "mila": 1e3, "mille": 1e3, "tausend": 1e3,
@@ -302,7 +306,11 @@ def parse_baseline(text: str, network: Network,
     clauses = _clauses(f)
 
     if (v := _budget(f)) is not None:
-        data["budget_eur"], src["budget_eur"] = v, "sentence"
+        if v <= MAX_BUDGET_EUR:
+            data["budget_eur"], src["budget_eur"] = v, "sentence"
+        else:
+            unmatched.append(Unmatched(field="budget_eur", text=f"{v:.0f}", reason=(
+                f"a budget above {MAX_BUDGET_EUR:,.0f} is not a planning budget")))
     if (v := _target(f)) is not None and 0 < v <= 1:
         data["target"], src["target"] = v, "sentence"
     if (n := _max_actions(f)) is not None:
@@ -384,7 +392,11 @@ def parse_baseline(text: str, network: Network,
         data["area"], src["area"] = area.model_dump(), "sentence"
     data.update(source=src, unmatched=[u.model_dump() for u in _dedup(unmatched)], text=t,
                 parser=PARSER)
-    return PlanningIntent.model_validate(data)
+    try:
+        return PlanningIntent.model_validate(data)
+    except pydantic.ValidationError as exc:  # a value the words gave is out of bounds
+        raise ValidationError("ask", f"the request gives a value out of bounds: "
+                              f"{str(exc)[:300]}") from None
 
 
 def _dedup(items: list[Unmatched]) -> list[Unmatched]:
