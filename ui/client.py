@@ -145,6 +145,12 @@ class ApiClient:
         """Offered traffic per grid bin at an hour, with WGS84 positions (for the heatmap)."""
         return self._json("GET", f"/networks/{network_id}/demand", params=_hour(hour))
 
+    def parse_intent(self, network_id: str, text: str, parser: str = "baseline"
+                     ) -> dict[str, Any]:
+        """A request in plain words parsed into a planning intent (nothing runs)."""
+        return self._json("POST", f"/networks/{network_id}/intents",
+                          json={"text": text, "parser": parser})
+
     # -- plans -----------------------------------------------------------------------------
     def create_plan(self, network_id: str, params: Mapping[str, Any]) -> dict[str, Any]:
         return self._json("POST", f"/networks/{network_id}/plans", json=dict(params))
