@@ -284,9 +284,10 @@ class LLMIntentParser:
 
         from planner.llm.proposer import _LOCK
 
+        lm = self.llm.lm  # loads the model, which takes the same lock: before, not inside
         t0 = time.perf_counter()
         with _LOCK:
-            out = self.llm.lm + prompt + gjson(name="answer", schema=model,
+            out = lm + prompt + gjson(name="answer", schema=model,
                                                max_tokens=self.max_tokens, temperature=0.0)
             raw = str(out["answer"])
         seconds = time.perf_counter() - t0

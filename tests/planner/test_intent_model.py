@@ -78,3 +78,16 @@ def test_ts28312_document_round_trip(net) -> None:
     assert intent_from_document(doc) == i
     with pytest.raises(ValidationError, match="intentExpectations"):
         intent_from_document({"intent": {}})
+
+
+def test_planner_settings_hours_override_the_horizon() -> None:
+    from planner.loop import PlannerSettings, _hours
+    from twin.scenarios import load_scenario
+
+    twin = load_scenario("hotspot").twin()
+    assert _hours(twin, "day", (21, 18, 19)) == (18, 19, 21)
+    assert _hours(twin, "busy") == (twin.demand.busy_hour,)
+    with pytest.raises(ValidationError, match="hours"):
+        PlannerSettings(hours=(18, 25))
+    with pytest.raises(ValidationError, match="hours"):
+        PlannerSettings(hours=())
