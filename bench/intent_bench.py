@@ -86,7 +86,13 @@ def main() -> None:
     ap.add_argument("--limit", type=int, default=None, help="LLM on this many requests")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--out", default=str(HERE / "results" / "intent_bench"))
+    ap.add_argument("--render", action="store_true",
+                    help="only rewrite the markdown from the JSON at --out")
     args = ap.parse_args()
+    if args.render:
+        r = json.loads(Path(args.out + ".json").read_text())
+        Path(args.out + ".md").write_text(markdown(r))
+        return
     rows = [json.loads(x) for x in (HERE / "data" / "intent_eval.jsonl").read_text().splitlines()]
     bad = [json.loads(x) for x in (HERE / "data" / "intent_bad.jsonl").read_text().splitlines()]
     nets = networks({r["network"] for r in rows} | {b["network"] for b in bad})
@@ -209,7 +215,30 @@ def markdown(r: dict[str, Any]) -> str:
                 row("LLM + baseline (merged)", L["llm_plus_baseline"]),
                 f"\nSeconds per request: mean {L['seconds_per_request']['mean']}, max "
                 f"{L['seconds_per_request']['max']}; load average after: {L['load_after']}.\n"]
+    out.append(NOTES)
     return "".join(out)
+
+
+NOTES = """
+## Reading these numbers
+
+- The requests and their gold intents were written by the same person who wrote the
+  baseline's word lists, after writing them; the baseline was not tuned on the set afterwards,
+  but its score is optimistic for requests written by someone else. Its misses are typical:
+  a landmark named without a verb ("stadium cells, Sunday"), German compounds
+  ("Samstagabend"), a hospital whose name holds no hospital word ("Policlinico"), typos,
+  numbers in words ("forty thousand").
+- *plan_equivalent* compares the planning options the intents map to (target, budget, most
+  actions, hours, allowed kinds, protected cells, the cells and candidate sites of the area);
+  plans are not run per request (identical options give the identical plan).
+- The LLM rows come from a stratified subset: on this shared 2-core machine (load average
+  ~10 from other work) one request took ~2 minutes (160 tokens under the grammar), against
+  a few seconds on an idle machine (`bench/results/llm_bench.md`: 66 tokens/s).
+- *LLM zero-shot alone* is the model's own answer (the grammar keeps it inside the network's
+  ids and bounds, so it is always valid, rarely right); *LLM + baseline* keeps the baseline's
+  fields and takes an LLM value only with evidence in the sentence (docs/intents.md).
+- No trained adapter: LoRA training was not part of this work.
+"""
 
 
 if __name__ == "__main__":

@@ -65,7 +65,7 @@ class AskedIntent:
 
 
 def defaults_from_args(args: argparse.Namespace) -> PlanningIntent:
-    return PlanningIntent(target=min(1.0, args.target), budget_eur=args.budget,
+    return PlanningIntent(target=args.target, budget_eur=args.budget,
                           max_actions=args.max_actions,
                           hours=Hours(kind="all_day" if args.horizon == "day" else "busy_hour"))
 

@@ -121,8 +121,9 @@ class PlanningIntent(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    target: float = Field(DEFAULT_TARGET, gt=0.0, le=1.0,
-                          description="peak PRB utilisation to reach (fraction)")
+    target: float = Field(DEFAULT_TARGET, gt=0.0, le=10.0,
+                          description="peak PRB utilisation to reach (fraction; above 1 only "
+                          "from --target, as PlannerSettings allows)")
     budget_eur: float = Field(DEFAULT_BUDGET_EUR, ge=0.0, le=1e9)
     hours: Hours = Field(default_factory=Hours)
     area: Area = Field(default_factory=Area)
