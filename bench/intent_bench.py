@@ -86,6 +86,8 @@ def main() -> None:
     ap.add_argument("--limit", type=int, default=None, help="LLM on this many requests")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--out", default=str(HERE / "results" / "intent_bench"))
+    ap.add_argument("--rescore", action="store_true",
+                    help="score the LLM's recorded raw answers again (no model run)")
     ap.add_argument("--render", action="store_true",
                     help="only rewrite the markdown from the JSON at --out")
     args = ap.parse_args()
@@ -132,7 +134,9 @@ def main() -> None:
         "bad_input": {"n": len(bad), "refused": sum(v is not None for v in refused.values()),
                       "messages": refused},
     }
-    if args.llm:
+    if args.rescore:
+        rescore(args, rows, nets, per, result)
+    elif args.llm:
         from planner.intent.llm_parser import LLMIntentParser
 
         parser = LLMIntentParser(args.llm, n_threads=args.threads)
@@ -155,17 +159,50 @@ def main() -> None:
                 fh.flush()
                 print(f"{r['id']} {res.seconds:.1f}s taken={res.taken}", flush=True)
                 done = [x for x in sub if "llm_only" in by_id[x["id"]]]
-                result["llm"] = llm_summary(parser, args.threads, done, by_id, secs)
+                result["llm"] = llm_summary(parser.llm.info.to_json(), args.threads, done,
+                                            by_id, secs)
                 write(result, per, args.out)  # partial results survive an interrupted run
     write(result, per, args.out)
     print(markdown(result))
 
 
-def llm_summary(parser: Any, threads: int, sub: list[dict[str, Any]],
+def rescore(args: argparse.Namespace, rows: list[dict[str, Any]], nets: dict[str, Network],
+            per: list[dict[str, Any]], result: dict[str, Any]) -> None:
+    """Score the raw answers of an earlier ``--llm`` run (greedy decoding: the same answers
+    a new run would give) with the current salvage and merge rules."""
+    from planner.intent.llm_parser import answer_model, intents_from_raw
+
+    old = json.loads(Path(args.out + ".json").read_text()).get("llm", {})
+    raws = [json.loads(x) for x in Path(args.out + "_llm_raw.jsonl").read_text().splitlines()]
+    by_row = {r["id"]: r for r in rows}
+    by_id = {p["id"]: p for p in per}
+    secs = []
+    for rec in raws:
+        r = by_row[rec["id"]]
+        net = nets[r["network"]]
+        gold, gold_un = gold_intent(r)
+        model = answer_model(tuple(net.cells["cell_id"].astype(str)),
+                             tuple(net.sites["site_id"].astype(str)))
+        merged, llm_only, taken = intents_from_raw(rec["raw"], r["text"], net,
+                                                   PlanningIntent(), model)
+        p = by_id[rec["id"]]
+        p["llm_only"] = score(llm_only, gold, gold_un, net)
+        p["llm_merged"] = score(merged, gold, gold_un, net)
+        p["llm_taken"] = taken
+        p["llm_raw"] = rec["raw"]
+        secs.append(rec["seconds"])
+
+    result["llm"] = llm_summary(old.get("model", {}), int(old.get("threads", args.threads)),
+                                [by_row[x["id"]] for x in raws], by_id, secs)
+    result["llm"]["load_after"] = old.get("load_after", result["llm"]["load_after"])
+    result["llm"]["rescored"] = True
+
+
+def llm_summary(model_info: dict[str, Any], threads: int, sub: list[dict[str, Any]],
                 by_id: dict[str, Any], secs: list[float]) -> dict[str, Any]:
     ids = sorted(r["id"] for r in sub)
     return {
-        "model": parser.llm.info.to_json(), "threads": threads, "subset_ids": ids,
+        "model": model_info, "threads": threads, "subset_ids": ids,
         "baseline_on_subset": summarise([by_id[i]["baseline"] for i in ids]),
         "llm_zero_shot": summarise([by_id[i]["llm_only"] for i in ids]),
         "llm_plus_baseline": summarise([by_id[i]["llm_merged"] for i in ids]),

@@ -29,6 +29,7 @@ Everything else stays the baseline's (or the default). ``PlanningIntent.source``
 
 from __future__ import annotations
 
+import contextlib
 import difflib
 import json
 import re
@@ -258,6 +259,49 @@ def merge(base: PlanningIntent, llm: PlanningIntent, network: Network
     return PlanningIntent.model_validate(d), taken
 
 
+EMPTY_ANSWER: dict[str, Any] = {
+    "target_percent": None, "budget_eur": None, "hours": "unspecified", "start_hour": None,
+    "end_hour": None, "day": "unspecified", "area_cells": [], "area_sites": [],
+    "radius_m": None, "allowed_kinds": [], "forbidden_kinds": [], "protected_cells": [],
+    "protected_sites": [], "max_actions": None}
+
+
+def salvage_answer(raw: str, model: type[BaseModel]) -> dict[str, Any] | None:
+    """The answer, or the fields the model completed before ``max_tokens`` cut it (the
+    grammar makes every completed field valid; the missing ones are empty). None: nothing
+    usable."""
+    try:
+        return model.model_validate(json.loads(raw)).model_dump()
+    except ValueError:
+        pass
+    cuts = [i for i in range(len(raw)) if raw.startswith(', "', i)]
+    for i in reversed(cuts):
+        try:
+            part = json.loads(raw[:i] + "}")
+        except ValueError:
+            continue
+        try:
+            return model.model_validate({**EMPTY_ANSWER, **part}).model_dump()
+        except ValueError:
+            continue
+    return None
+
+
+def intents_from_raw(raw: str, text: str, network: Network, defaults: PlanningIntent,
+                     model: type[BaseModel], base: PlanningIntent | None = None
+                     ) -> tuple[PlanningIntent, PlanningIntent, list[str]]:
+    """(merged, the LLM's own, fields taken from the LLM) for one raw answer."""
+    base = base or parse_baseline(text, network, defaults)
+    ans = salvage_answer(raw, model)
+    llm_only = defaults.model_copy(update={"text": text, "parser": "llm"})
+    if ans is not None:
+        # an answer the intent model refuses (e.g. an empty window) says nothing usable
+        with contextlib.suppress(ValueError):
+            llm_only = answer_to_intent(ans, text, defaults)
+    merged, taken = merge(base, llm_only, network)
+    return merged, llm_only, taken
+
+
 class LLMIntentParser:
     """Parses requests with one loaded model (``embedded`` or a GGUF path)."""
 
@@ -287,15 +331,9 @@ class LLMIntentParser:
         lm = self.llm.lm  # loads the model, which takes the same lock: before, not inside
         t0 = time.perf_counter()
         with _LOCK:
-            out = lm + prompt + gjson(name="answer", schema=model,
-                                               max_tokens=self.max_tokens, temperature=0.0)
+            out = lm + prompt + gjson(name="answer", schema=model, max_tokens=self.max_tokens,
+                                      temperature=0.0)
             raw = str(out["answer"])
         seconds = time.perf_counter() - t0
-        try:
-            ans = model.model_validate(json.loads(raw)).model_dump()
-            llm_only = answer_to_intent(ans, t, defaults)
-        except ValueError:
-            # cut at max_tokens: the model said nothing usable
-            llm_only = defaults.model_copy(update={"text": t, "parser": "llm"})
-        merged, taken = merge(base, llm_only, network)
+        merged, llm_only, taken = intents_from_raw(raw, t, network, defaults, model, base)
         return LLMIntentResult(merged, llm_only, raw, prompt, seconds, taken)

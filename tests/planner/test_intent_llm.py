@@ -70,3 +70,18 @@ def test_real_model_answer_stays_inside_the_network(net) -> None:
         assert set(it.area.cell_ids) <= ids_c and set(it.area.site_ids) <= ids_s
     assert res.intent.budget_eur == 40_000 and res.intent.forbidden_kinds == ["add_small_cell"]
     assert res.intent.parser == "llm+baseline" and res.raw.startswith("{")
+
+
+def test_an_answer_cut_at_max_tokens_keeps_its_completed_fields(net) -> None:
+    from planner.intent.llm_parser import salvage_answer
+
+    m = answer_model(tuple(net.cells["cell_id"]), tuple(net.sites["site_id"]), ACTION_KINDS)
+    raw = ('{"target_percent": 60, "budget_eur": 40000, "hours": "window", "start_hour": 18, '
+           '"end_hour": 22, "day": "sunday", "area_cells": ["S01-1"], "area_sites": ["S0')
+    ans = salvage_answer(raw, m)
+    assert ans is not None and ans["budget_eur"] == 40000 and ans["area_cells"] == ["S01-1"]
+    assert ans["area_sites"] == [] and ans["max_actions"] is None
+    assert salvage_answer('{"target_percent": 6', m) is None
+    # an id outside the network (from a backend without the grammar) never gets in
+    bad = salvage_answer('{"target_percent": 60, "area_cells": ["S99-1"], "x', m)
+    assert bad is not None and bad["area_cells"] == [] and bad["target_percent"] == 60
