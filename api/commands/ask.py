@@ -22,14 +22,15 @@ import argparse
 import json
 import sys
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from planner.intent.mapping import MappedOptions, map_intent, policy_for, settings_for
 from planner.intent.model import Hours, PlanningIntent
 from planner.intent.network_check import require_valid
-from planner.intent.ts28312 import intent_document
+from planner.intent.ts28312 import intent_document, intent_from_document
 from planner.loop import PlannerSettings
-from twin.errors import ValidationError
+from twin.errors import InputFileError, ValidationError
 from twin.network import Network
 
 YES = {"y", "yes", "j", "ja", "s", "si", "sì"}
@@ -43,6 +44,9 @@ def add_ask_arguments(p: Any) -> None:
     p.add_argument("--yes", action="store_true",
                    help="with --ask: plan the parsed intent without asking (without --yes and "
                    "without a terminal the intent is printed and nothing is planned)")
+    p.add_argument("--intent", default=None, metavar="FILE",
+                   help="instead of --ask: a TS 28.312-style intent document (JSON, as --ask "
+                   "--json prints under intent.document); confirmed like --ask")
     p.add_argument("--ask-parser", choices=("auto", "llm", "baseline"), default="auto",
                    help="with --ask: llm (the --llm model, merged with the regex baseline), "
                    "baseline (regex only) or auto (llm when a model is available)")
@@ -83,16 +87,31 @@ def parse_request(text: str, network: Network, defaults: PlanningIntent, parser:
     return res.intent, res.record()
 
 
+def read_document(path: Path) -> PlanningIntent:
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        raise InputFileError(f"--intent {str(path)!r}: cannot read a JSON document: "
+                             f"{exc}") from None
+    return intent_from_document(doc)
+
+
 def ask_intent(args: argparse.Namespace, network: Network, policy: Any, llm: str
                ) -> AskedIntent | None:
-    """Parse ``--ask``, print it, and return it when confirmed (None: nothing to plan)."""
+    """Parse ``--ask`` (or read ``--intent``), print it, and return it when confirmed (None:
+    nothing to plan)."""
     parser = args.ask_parser
     if parser == "auto":
         parser = "baseline" if llm == "none" else "llm"
-    if parser == "llm" and llm == "none":
+    if args.ask is not None and args.intent is not None:
+        raise ValidationError("plan", "give either --ask or --intent, not both")
+    if args.intent is not None:
+        intent, record = read_document(Path(args.intent)), None
+    elif parser == "llm" and llm == "none":
         raise ValidationError("plan", "--ask-parser llm needs a model: --llm embedded or PATH")
-    intent, record = parse_request(args.ask, network, defaults_from_args(args), parser, llm,
-                                   policy)
+    else:
+        intent, record = parse_request(args.ask, network, defaults_from_args(args), parser,
+                                       llm, policy)
     if not args.json:
         print(f"request: {intent.text}")
         print(f"parsed intent ({intent.parser}) on network {network.name}:")

@@ -107,8 +107,9 @@ def run(args: argparse.Namespace) -> int:
     # the network before the model: a wrong file name fails at once, not after the model loads
     sc = scenario_from_args(args, candidates_flag="--candidate-sites")
     t_load = time.perf_counter() - t1
-    asked = None if args.ask is None else ask_intent(args, sc.network, policy, str(llm))
-    if args.ask is not None and asked is None:
+    wants = args.ask is not None or args.intent is not None
+    asked = ask_intent(args, sc.network, policy, str(llm)) if wants else None
+    if wants and asked is None:
         return 0  # printed for confirmation, not confirmed: nothing planned
     policy = policy if asked is None else asked.policy
     proposer = _proposer(str(llm), catalogue, policy)
