@@ -269,8 +269,11 @@ NOTES = """
   actions, hours, allowed kinds, protected cells, the cells and candidate sites of the area);
   plans are not run per request (identical options give the identical plan).
 - The LLM rows come from a stratified subset: on this shared 2-core machine (load average
-  ~10 from other work) one request took ~2 minutes (160 tokens under the grammar), against
-  a few seconds on an idle machine (`bench/results/llm_bench.md`: 66 tokens/s).
+  5-13 from other work) one request took 20-250 s (160 tokens under the grammar; ~20 s once
+  the load fell), against a few seconds on an idle machine (`bench/results/llm_bench.md`:
+  66 tokens/s). The answers are greedy, so `--rescore` scores the recorded raw answers
+  (`intent_bench_llm_raw.jsonl`) again without the model; an answer cut at 160 tokens keeps
+  the fields it completed.
 - *LLM zero-shot alone* is the model's own answer (the grammar keeps it inside the network's
   ids and bounds, so it is always valid, rarely right); *LLM + baseline* keeps the baseline's
   fields and takes an LLM value only with evidence in the sentence (docs/intents.md).
