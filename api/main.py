@@ -29,6 +29,7 @@ from api.routes import (
     demand,
     exports,
     health,
+    intents,
     me,
     models,
     networks,
@@ -49,7 +50,7 @@ log = logging.getLogger("celltwin.api")
 def api_router() -> APIRouter:
     r = APIRouter(prefix=API_PREFIX)
     for module in (health, scenarios, networks, state, plans, policies, exports, demand, me,
-                   policy_cases, audit, models, raster, report, actions):
+                   policy_cases, audit, models, raster, report, actions, intents):
         r.include_router(module.router)
     return r
 

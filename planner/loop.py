@@ -137,6 +137,7 @@ class PlannerSettings:
     quality_rows: bool = True
     generate_sites: bool = True
     sites: SiteOptions = field(default_factory=SiteOptions)
+    hours: tuple[int, ...] | None = None
 
     def __post_init__(self) -> None:
         if not (np.isfinite(self.target) and 0.0 < self.target <= 10.0):
@@ -152,6 +153,10 @@ class PlannerSettings:
             raise ValidationError("plan", "max_iterations must be >= 1")
         if self.max_actions is not None and self.max_actions < 0:
             raise ValidationError("plan", f"the most actions per plan must be >= 0, got {self.max_actions}")
+        if self.hours is not None and (not self.hours or any(
+                not 0 <= h <= 23 for h in self.hours)):
+            raise ValidationError("plan", f"hours must be hours of the day 0..23, got "
+                                  f"{self.hours}")
         if self.tolerance <= 0 or self.margin < 0:
             raise ValidationError("plan", "tolerance must be > 0 and margin >= 0")
 
@@ -186,7 +191,9 @@ class _Round:
     lin: Linearisation | None = None
 
 
-def _hours(twin: Twin, horizon: str) -> tuple[int, ...]:
+def _hours(twin: Twin, horizon: str, hours: tuple[int, ...] | None = None) -> tuple[int, ...]:
+    if hours is not None:
+        return tuple(sorted(set(hours)))
     return (twin.demand.busy_hour,) if horizon == "busy" else tuple(range(24))
 
 
@@ -343,7 +350,7 @@ def plan_network(twin: Twin, catalogue: CostCatalogue, settings: PlannerSettings
     notes: list[str] = []
     try:
         t0 = time.perf_counter()
-        hours = _hours(twin, s.horizon)
+        hours = _hours(twin, s.horizon, s.hours)
         busy = twin.demand.busy_hour
         base = verify(twin, [], hours)
         timings["base"] = time.perf_counter() - t0

@@ -158,6 +158,11 @@ class ApiClient:
         """The same layer in a plan's after-state."""
         return self._json("GET", f"/plans/{plan_id}/raster",
                           params={"layer": layer, **_hour(hour)})
+    def parse_intent(self, network_id: str, text: str, parser: str = "baseline"
+                     ) -> dict[str, Any]:
+        """A request in plain words parsed into a planning intent (nothing runs)."""
+        return self._json("POST", f"/networks/{network_id}/intents",
+                          json={"text": text, "parser": parser})
 
     # -- plans -----------------------------------------------------------------------------
     def create_plan(self, network_id: str, params: Mapping[str, Any]) -> dict[str, Any]:

@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from api.commands.ask import add_ask_arguments, ask_intent
 from api.commands.network_args import add_network_arguments, scenario_from_args
 from planner.costs import load_costs
 from planner.executors import DASK_ENV, make_executor
@@ -68,6 +69,7 @@ def register(sub: Any) -> None:
                    help="also write the plan report (self-contained, printable HTML: verdict, "
                    "before/after maps, KPIs, work order, options considered, provenance)")
     p.add_argument("--verbose", action="store_true", help="progress on stderr")
+    add_ask_arguments(p)
     p.set_defaults(func=run)
 
 
@@ -115,6 +117,11 @@ def run(args: argparse.Namespace) -> int:
     # the network before the model: a wrong file name fails at once, not after the model loads
     sc = scenario_from_args(args, candidates_flag="--candidate-sites")
     t_load = time.perf_counter() - t1
+    wants = args.ask is not None or args.intent is not None
+    asked = ask_intent(args, sc.network, policy, str(llm)) if wants else None
+    if wants and asked is None:
+        return 0  # printed for confirmation, not confirmed: nothing planned
+    policy = policy if asked is None else asked.policy
     proposer = _proposer(str(llm), catalogue, policy, args.llm_adapter)
     lp_dir = args.lp_dir
     if lp_dir is None:
@@ -125,6 +132,7 @@ def run(args: argparse.Namespace) -> int:
         target=args.target, budget_eur=args.budget, max_actions=args.max_actions,
         horizon=args.horizon, solver=args.solver, max_iterations=args.max_iterations,
         lp_dir=lp_dir, systematic=args.candidates != "llm" or proposer is None)
+    settings = settings if asked is None else asked.settings(settings)
     executor = make_executor(args.dask, args.workers)
     log = (lambda m: print(f"celltwin plan: {m}", file=sys.stderr)) if args.verbose else None
     try:
@@ -137,7 +145,9 @@ def run(args: argparse.Namespace) -> int:
     if args.report:
         write_report(args.report, sc.network, plan)
     if args.json:
-        print(json.dumps(plan.to_json(), indent=2, allow_nan=False))
+        out = plan.to_json() if asked is None else {
+            **plan.to_json(), "intent": asked.to_json(sc.network.name)}
+        print(json.dumps(out, indent=2, allow_nan=False))
     else:
         print_plan(plan)
     return 0

@@ -15,6 +15,44 @@ from ui.client import ApiClientError
 from ui.session import PageContext, attempt, context, pick_network, show_error
 
 
+def ask_box(ctx: PageContext, net: dict[str, Any]) -> None:
+    """A request in plain words: parsed by the API into an intent that fills the form below
+    (target, budget, most actions, horizon, small cells), which the planner checks before
+    "Run plan". Defaults and unmatched items are shown; nothing runs here."""
+    with st.expander("Ask in plain words (English, Italiano, Deutsch)"):
+        text = st.text_area("Request", key="plan_ask_text", max_chars=2000,
+                            placeholder="relieve cell S01-1 on Sunday evening, no new masts, "
+                            "under 40k")
+        parser = st.radio("Parser", ["baseline", "llm"], horizontal=True, key="plan_ask_parser",
+                          help="baseline: regular expressions; llm: the embedded model under "
+                          "a grammar of this network's ids, merged with the baseline")
+        if not st.button("Fill the form", disabled=not ctx.can("planner")):
+            return
+        ans = attempt(lambda: ctx.client.parse_intent(net["id"], text, parser),
+                      "request not understood")
+        if not ans:
+            return
+        it = ans["intent"]
+        for u in ans["unmatched"]:
+            st.warning(f"not matched ({u['field']}): {u['text']!r}: {u['reason']}")
+        rows = [{"field": k, "value": str(it[k]), "from": it["source"].get(k, "")}
+                for k in it["source"]]
+        st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
+        req = ans.get("plan_request")
+        if not req:
+            st.info("The form is unchanged: name only ids and sites this network has.")
+            return
+        # the slider moves in steps of 0.05 within 0.30-0.95
+        st.session_state["plan_target"] = min(0.95, max(0.30, round(req["target"] * 20) / 20))
+        st.session_state["plan_budget"] = float(req["budget_eur"])
+        st.session_state["plan_max_actions"] = max(1, int(req["max_actions"]))
+        st.session_state["plan_horizon"] = req["horizon"]
+        st.session_state["plan_small_cells"] = bool(req["small_cells"])
+        st.success("The form below is filled from the request; check it, then Run plan. The "
+                   "form carries target, budget, most actions, horizon and small cells; the "
+                   "other limits of the intent are planned by `celltwin plan --ask`.")
+
+
 def plan_form(ctx: PageContext, net: dict[str, Any]) -> dict[str, Any] | None:
     """The request form; returns the parameters when the user pressed Run."""
     pol = attempt(ctx.client.policy, "loading the policy") or {}
@@ -201,6 +239,7 @@ def main() -> None:
     st.caption(f"Network **{net['name']}**: {net['n_cells']} cells, {net['n_candidates']} "
                "candidate small-cell locations. The LLM (if chosen) proposes, the optimiser "
                "chooses with the twin's numbers, the twin verifies, the policy gate decides.")
+    ask_box(ctx, net)
     params = plan_form(ctx, net)
     if params is not None:
         run_plan(ctx, net, params)
