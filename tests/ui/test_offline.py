@@ -139,8 +139,14 @@ def test_maps_link_only_local_assets(api: ApiClient, hotspot: dict[str, Any]) ->
         assert "Redistribution and use" in (STATIC_DIR / "vendor" / lic).read_text()
     # no tiles unless the user names a tile server of their own
     assert "tileLayer" not in html
-    with_tiles = maps.network_map(geo, demand, tile_url="http://tiles.example.lan/{z}/{x}/{y}.png")
-    assert "tiles.example.lan" in with_tiles.get_root().render()
+    tiles = "http://tiles.example.lan/{z}/{x}/{y}.png"
+    # hotspot has no place on the Earth: a geographic tile server has nothing to show under it
+    assert geo["properties"]["frame"] == "local_m"
+    assert "tiles.example.lan" not in maps.network_map(geo, demand, tile_url=tiles
+                                                       ).get_root().render()
+    placed = {**geo, "properties": {**geo["properties"], "frame": "wgs84"}}
+    assert "tiles.example.lan" in maps.network_map(placed, demand, tile_url=tiles
+                                                   ).get_root().render()
     # a stock folium element (CDN links) is refused before it reaches a browser
     bad = maps.network_map(geo, None)
     folium.plugins.MiniMap().add_to(bad)

@@ -100,7 +100,8 @@ def test_network_upload_shows_the_api_validation_message_then_imports(
     button(at, "Upload and validate").click().run()
     errors = " ".join(e.value for e in at.error)
     # the API's own words: table, row, cell id, column and the bound
-    assert "cells, row 1 (cell_id='A-2'), column 'azimuth_deg'" in errors
+    assert ("cells, line 3 of 'cells.csv' (form field 'cells') (cell_id='A-2'), column "
+            "'azimuth_deg'") in errors
     assert "below 360" in errors
     assert len(api.networks()) == n_before  # nothing half-loaded
 
