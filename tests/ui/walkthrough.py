@@ -78,11 +78,6 @@ def goto_page(page: Any, title: str) -> None:
     page.get_by_role("heading", name=re.compile(f"^{title}")).first.wait_for(timeout=60_000)
 
 
-def _plan_param(url: str) -> str | None:
-    m = re.search(r"[?&]plan=([^&]+)", url)
-    return m.group(1) if m else None
-
-
 def image_layers(page: Any) -> int:
     """Image overlays (``.leaflet-image-layer``: the radio maps) in the map iframes."""
     n = 0
@@ -124,13 +119,14 @@ def walk(browser: Any, ui_url: str, shots: Path, denied_plan: str | None = None
 
         t0 = time.monotonic()
         goto_page(page, "Plan")
-        shown_before = _plan_param(page.url)
         page.get_by_role("button", name="Run plan").click()
-        # the page shows the newest plan until the new one is done: wait for the new one
-        deadline = time.monotonic() + 300
-        while time.monotonic() < deadline and _plan_param(page.url) in (shown_before, None):
-            time.sleep(0.5)
-        page.get_by_text("Proposed actions").wait_for(timeout=300_000)
+        # the page shows the newest plan until the new one is done: wait for the run's note
+        # ("running on the server") to come and go
+        running = page.get_by_text(re.compile("running on the server")).first
+        running.wait_for(timeout=120_000)
+        running.wait_for(state="detached", timeout=300_000)
+        page.get_by_text("Proposed actions").first.wait_for(timeout=300_000)
+        time.sleep(1.0)
         w.layers["plan"] = wait_maps(page, 1)
         w.plan_text = page.inner_text("[data-testid='stMain']")
         w.screenshots["plan"] = screenshot(page, shots / "plan.png")
