@@ -199,5 +199,6 @@ def walkthrough(browser: Any, live_ui: Server, hotspot: dict[str, Any], api: Any
     assert api.wait_plan(denied["id"], timeout_s=300)["status"] == "done"
     api.verify_plan(denied["id"], [{"kind": "set_tilt", "cell_id": "S01-1",
                                     "elec_tilt_deg": 12.00001}], save=True)
+    api.create_network("calib-umi", name="umi for the browser")
     return walk(browser, f"{live_ui.url}/?network={hotspot['id']}", shots,
-                denied_plan=denied["id"])
+                denied_plan=denied["id"], other_network="umi for the browser")

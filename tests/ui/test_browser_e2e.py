@@ -40,6 +40,12 @@ def test_a_plan_run_in_the_browser_lowers_the_peak_on_the_after_map(
     assert w.radio_images >= 1
     # the what-if editor's verify shows the edit's verdict under the plan's
     assert w.whatif_verdicts >= 2
+    # the user moved the hour; switching network in the sidebar resets it to the new
+    # network's busy hour
+    umi = next(n for n in api.networks() if n["name"] == "umi for the browser")
+    busy_umi = api.state(umi["id"])["hour"]
+    assert w.hour_moved is not None and w.hour_moved != busy_umi
+    assert w.hour_after_switch == busy_umi
     # a denied plan opened by a deep link as the first visit: verdict first, the rule named
     head = w.denied_text.split("Peak PRB utilisation")[0]
     assert "DENIED by the policy in force" in head and "tilt" in head.lower(), head[:1500]

@@ -27,6 +27,8 @@ class Walkthrough:
     radio_images: int = 0          # image overlays (radio layer) in the Network page's map
     denied_text: str = ""          # the Plan page of a denied plan, opened by a deep link
     whatif_verdicts: int = 0       # verdict boxes on the Plan page after a what-if verify
+    hour_moved: int | None = None  # the hour slider after the user moved it
+    hour_after_switch: int | None = None  # and after switching to another network
 
 
 def map_layers(page: Any) -> list[int]:
@@ -93,8 +95,37 @@ def image_layers(page: Any) -> int:
 VERDICT = re.compile(r"Target (NOT )?met")
 
 
-def walk(browser: Any, ui_url: str, shots: Path, denied_plan: str | None = None
-         ) -> Walkthrough:
+HOUR_SLIDER = "[data-testid='stSlider'] input[type='range']"
+
+
+def slider_hour(page: Any) -> int:
+    return int(page.locator(HOUR_SLIDER).first.input_value())
+
+
+def hour_after_switch(page: Any, other_network: str) -> tuple[int, int]:
+    """Move the hour slider back 5 hours, then pick another network in the sidebar: the hour
+    after the move, and the hour the page shows for the other network."""
+    start = slider_hour(page)
+    page.locator(HOUR_SLIDER).first.focus()
+    for _ in range(5):
+        page.keyboard.press("ArrowLeft")
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and slider_hour(page) == start:
+        time.sleep(0.3)
+    time.sleep(2.0)  # the page reruns for the new hour
+    moved = slider_hour(page)
+    page.get_by_test_id("stSidebar").get_by_role("combobox").first.click()
+    page.get_by_role("option", name=re.compile(re.escape(other_network))).first.click()
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and other_network not in page.inner_text(
+            "[data-testid='stSidebar']"):
+        time.sleep(0.3)
+    time.sleep(3.0)  # the page reruns for the new network
+    return moved, slider_hour(page)
+
+
+def walk(browser: Any, ui_url: str, shots: Path, denied_plan: str | None = None,
+         other_network: str | None = None) -> Walkthrough:
     w = Walkthrough()
     ctx = browser.new_context(viewport={"width": 1400, "height": 1000})
     ctx.on("request", lambda r: w.requests.append(r.url))
@@ -165,6 +196,10 @@ def walk(browser: Any, ui_url: str, shots: Path, denied_plan: str | None = None
         page.get_by_text("Provenance").wait_for()
         w.screenshots["audit"] = screenshot(page, shots / "audit.png")
         w.timings_s["audit"] = time.monotonic() - t0
+        if other_network is not None:
+            goto_page(page, "Network")
+            wait_maps(page, 1)
+            w.hour_moved, w.hour_after_switch = hour_after_switch(page, other_network)
         if denied_plan is not None:
             # a deep link to a denied plan as the first visit of a new session
             dl = ctx.new_page()
