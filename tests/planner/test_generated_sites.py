@@ -9,6 +9,7 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
+import policies
 from planner.actions import apply_actions
 from planner.executors import SerialExecutor
 from planner.generated_sites import (
@@ -27,6 +28,16 @@ from twin.tables import CANDIDATES
 
 from .conftest import HOTSPOT_XY_M, PlanCase
 
+#: a policy that allows only new small cells (the planner must use generated sites)
+ONLY_SMALL_CELLS = """
+description: test policy
+rules:
+  - id: small-cells-only
+    kind: allowed_actions
+    severity: deny
+    action_kinds: [add_small_cell]
+    message: only new small cells in this test
+"""
 
 def _no_candidates(case: PlanCase) -> PlanCase:
     empty = validate(case.network.candidates.iloc[0:0], CANDIDATES)
@@ -66,7 +77,6 @@ def test_sites_go_to_the_hotspot_away_from_masts(case: PlanCase):
 
 
 def test_no_generated_site_in_a_forbidden_zone(case: PlanCase):
-    policies = pytest.importorskip("policies")
     bare = _no_candidates(case)
     tw = bare.twin()
     st = tw.run()
@@ -93,17 +103,7 @@ rules:
 
 
 def test_plan_without_a_candidate_list_proposes_generated_small_cells(case: PlanCase):
-    policies = pytest.importorskip("policies")
-    only_small_cells = """
-description: test policy
-rules:
-  - id: small-cells-only
-    kind: allowed_actions
-    severity: deny
-    action_kinds: [add_small_cell]
-    message: only new small cells in this test
-"""
-    policy = policies.policy_from_texts({"t.yaml": only_small_cells})
+    policy = policies.policy_from_texts({"t.yaml": ONLY_SMALL_CELLS})
     bare = _no_candidates(case)
     plan = plan_network(bare.twin(), bare.catalogue,
                         PlannerSettings(lp_dir=None, max_iterations=2), SerialExecutor(),
@@ -141,21 +141,11 @@ def test_the_llm_grammar_space_offers_generated_locations(case: PlanCase):
 
 
 def test_a_stored_plan_with_generated_sites_can_be_regated_and_edited(case: PlanCase):
-    policies = pytest.importorskip("policies")
     from api.network_store import LoadedNetwork
     from api.planning import gate, verify_edit
     from twin.scenarios import Scenario
 
-    only_small_cells = """
-description: test policy
-rules:
-  - id: small-cells-only
-    kind: allowed_actions
-    severity: deny
-    action_kinds: [add_small_cell]
-    message: only new small cells in this test
-"""
-    policy = policies.policy_from_texts({"t.yaml": only_small_cells})
+    policy = policies.policy_from_texts({"t.yaml": ONLY_SMALL_CELLS})
     bare = _no_candidates(case)
     result = plan_network(bare.twin(), bare.catalogue,
                           PlannerSettings(lp_dir=None, max_iterations=2), SerialExecutor(),
