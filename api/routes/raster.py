@@ -14,6 +14,7 @@ from api.planning import parse_edited
 from api.raster import RasterLayer, raster
 from api.schemas.common import ERRORS, NOT_FOUND
 from planner.actions import apply_actions
+from planner.generated_sites import network_for_result
 
 router = APIRouter(tags=["state"], responses={**ERRORS, **NOT_FOUND})
 
@@ -44,7 +45,9 @@ def get_plan_raster(plan_id: str, _user: ViewerDep, db: SessionDep, cache: Cache
         raise ApiError(409, f"plan {plan_id} has no actions yet (status {plan.status}); its "
                        "after-state exists once it is done")
     ln = cache.loaded(plan.network)
-    after = apply_actions(ln.scenario.network, parse_edited(plan.result["actions"]))
+    # the stored plan's network: with the small-cell sites the planner generated, if any
+    network = network_for_result(ln.scenario.network, plan.result)
+    after = apply_actions(network, parse_edited(plan.result["actions"]))
     h = ln.scenario.demand.busy_hour if hour is None else int(hour)
     state = ln.twin.what_if(after).run(h)
     return raster(after, state, ln.scenario.demand.grid, layer)
