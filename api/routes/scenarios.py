@@ -13,5 +13,5 @@ router = APIRouter(tags=["scenarios"], responses=ERRORS)
 
 @router.get("/scenarios", response_model=ScenariosPublic)
 def list_scenarios(_user: ViewerDep) -> ScenariosPublic:
-    items = [ScenarioPublic(name=n, description=d) for n, (_m, d) in REGISTRY.items()]
+    items = [ScenarioPublic(name=n, description=e.description) for n, e in REGISTRY.items()]
     return ScenariosPublic(items=items, count=len(items))

@@ -379,7 +379,7 @@ def build(name: str = "calib-uma") -> Scenario:
     demand = Demand.from_profile(grid, spatial, mean_profile())
     config = RadioConfig(ue_height_m=UE_HEIGHT_M, noise_figure_db=9.0)
     return Scenario(
-        name=s.name, description=REGISTRY[s.name][1], network=net, demand=demand,
+        name=s.name, description=REGISTRY[s.name].description, network=net, demand=demand,
         config=config,
         notes=(f"uniform demand {DEMAND_MBPS_PER_CELL:g} Mbit/s per cell at the busy hour over "
                "the 19 hexagons (Milan mean diurnal shape); grid twin without wrap-around, "

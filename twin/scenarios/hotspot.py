@@ -186,7 +186,7 @@ def build() -> Scenario:
     config = RadioConfig()
     cal = calibrate_demand(net, prior_demand(grid), meas_u, config)
     return Scenario(
-        name="hotspot", description=REGISTRY["hotspot"][1], network=net, demand=cal.demand,
+        name="hotspot", description=REGISTRY["hotspot"].description, network=net, demand=cal.demand,
         config=config, measurements=meas, calibration=cal,
         notes=("demand calibrated to the scenario's synthetic per-cell counters "
                f"(MAPE {cal.mape:.1%}, max error {cal.max_abs_error:.3f})",))

@@ -244,7 +244,7 @@ def build() -> Scenario:
         "measurement)",
         "cell positions date from 2015-2020, the traffic from 2013",
     )
-    return Scenario(name="milan", description=REGISTRY["milan"][1], network=net, demand=demand,
+    return Scenario(name="milan", description=REGISTRY["milan"].description, network=net, demand=demand,
                     config=config, notes=notes)
 
 
