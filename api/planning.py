@@ -16,12 +16,14 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from actions.costs import CostCatalogue, load_costs
+from actions.models import ActionBase, parse_actions
+from actions.pricing import price
+from actions.rows import action_to_json, describe
 from api.llm_models import EMBEDDED, resolve_offered
 from api.network_store import LoadedNetwork
 from api.settings import Settings
-from planner.actions import _Action, action_to_json, describe, parse_actions, price
 from planner.candidates import GeneratorOptions
-from planner.costs import CostCatalogue, load_costs
 from planner.executors import make_executor
 from planner.generated_sites import network_for_result, twin_for_result
 from planner.loop import PlannerSettings, plan_network
@@ -178,7 +180,7 @@ def solver_summary(result: dict[str, Any]) -> dict[str, Any]:
 
 
 # --- verification of an edited plan ----------------------------------------------------------
-def parse_edited(rows: Sequence[dict[str, Any]]) -> list[_Action]:
+def parse_edited(rows: Sequence[dict[str, Any]]) -> list[ActionBase]:
     """Actions from plan rows (extras such as ``cost`` are dropped; raises
     pydantic.ValidationError naming the bad field)."""
     return parse_actions([{k: v for k, v in r.items() if k not in ROW_EXTRAS}

@@ -29,7 +29,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from planner.actions import (
+from actions.apply import apply_actions
+from actions.costs import Cost, CostCatalogue
+from actions.models import (
+    ActionBase,
     AddSmallCell,
     SetAzimuth,
     SetCio,
@@ -37,11 +40,8 @@ from planner.actions import (
     SetTilt,
     SplitSector,
     UpgradeMimo,
-    _Action,
-    apply_actions,
-    price,
 )
-from planner.costs import Cost, CostCatalogue
+from actions.pricing import price
 from twin.engine import Twin
 from twin.network import Network
 from twin.state import State
@@ -62,7 +62,7 @@ class Candidate:
         source: who proposed it (``systematic``, ``llm``, ``user``).
     """
 
-    action: _Action
+    action: ActionBase
     cost: Cost
     source: str = "systematic"
 
@@ -189,7 +189,7 @@ def _clip(v: float, lo_hi: tuple[float, float]) -> float:
 
 
 def cell_actions(cell: pd.Series, util: float, role: str,
-                 options: GeneratorOptions) -> list[_Action]:
+                 options: GeneratorOptions) -> list[ActionBase]:
     """The systematic options of one cell (a row of ``Network.cells``); ``role`` is ``hot``
     or ``neighbour``."""
     cid = str(cell["cell_id"])
@@ -202,7 +202,7 @@ def cell_actions(cell: pd.Series, util: float, role: str,
     hot = role == "hot"
     why = (f"{cid} is at {util:.2f} PRB utilisation" if hot
            else f"{cid} neighbours the overloaded cells ({util:.2f} PRB utilisation)")
-    acts: list[_Action] = []
+    acts: list[ActionBase] = []
     if not omni:
         for d in (options.hot_tilt_steps_deg if hot else options.neighbour_tilt_steps_deg):
             new = _clip(tilt + d, TILT_RANGE_DEG)
@@ -239,11 +239,11 @@ def cell_actions(cell: pd.Series, util: float, role: str,
 
 
 def small_cell_actions(site_ids: Iterable[str], options: GeneratorOptions,
-                       generated: Iterable[str] = ()) -> list[_Action]:
+                       generated: Iterable[str] = ()) -> list[ActionBase]:
     """Small cells at ``site_ids``; those in ``generated`` (locations the planner placed at
     a traffic peak, planner.generated_sites) say so in their rationale."""
     gen = set(generated)
-    acts: list[_Action] = []
+    acts: list[ActionBase] = []
     for sid in site_ids:
         where = ("generated location at a traffic peak, site still to be acquired"
                  if sid in gen else "in the overloaded area")
@@ -264,7 +264,7 @@ def generated_ids(network: Network) -> list[str]:
     return [str(c) for c in cand.loc[names.str.startswith("generated"), "candidate_id"]]
 
 
-def price_all(actions: Iterable[_Action], twin: Twin, catalogue: CostCatalogue,
+def price_all(actions: Iterable[ActionBase], twin: Twin, catalogue: CostCatalogue,
               source: str = "systematic") -> list[Candidate]:
     return [Candidate(a, price(a, twin.network, catalogue), source) for a in actions]
 
@@ -292,7 +292,7 @@ def generate_candidates(twin: Twin, states: Sequence[State], target: float,
     focus = find_focus(twin, st, hot, opt)
     util = st.util_by_cell()
     cells = twin.network.cells.set_index("cell_id", drop=False)
-    acts: list[_Action] = []
+    acts: list[ActionBase] = []
     for cid in focus.hot:
         acts += cell_actions(cells.loc[cid], util.get(cid, 0.0), "hot", opt)
     for cid in focus.neighbours:

@@ -32,7 +32,7 @@ import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
-from planner.actions import AddSmallCell
+from actions.models import AddSmallCell
 from planner.candidates import candidate_sites_in_area
 from planner.work_order import GENERATED_PREFIX
 from twin.engine import Twin

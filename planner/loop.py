@@ -40,7 +40,11 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
-from planner.actions import _Action, action_to_json, check_targets, describe, split_cell_ids
+from actions.apply import check_targets
+from actions.costs import CostCatalogue
+from actions.models import ActionBase
+from actions.rows import action_to_json, describe
+from actions.sites import split_cell_ids
 from planner.candidates import (
     Candidate,
     GeneratorOptions,
@@ -50,7 +54,6 @@ from planner.candidates import (
     summary,
     unique,
 )
-from planner.costs import CostCatalogue
 from planner.executors import Executor, make_executor
 from planner.frontier import Verified, best_within, explore, frontier_budgets, is_better, points
 from planner.generated_sites import SiteOptions, generate_sites, generated_rows, with_candidates
@@ -170,14 +173,14 @@ class ProposalRequest:
     twin: Twin
     network: Network
     states: tuple[State, ...]
-    plan: tuple[_Action, ...]
+    plan: tuple[ActionBase, ...]
     target: float
     budget_eur: float
     iteration: int
     history: tuple[dict[str, Any], ...]
 
 
-Proposer = Callable[[ProposalRequest], Sequence[_Action]]
+Proposer = Callable[[ProposalRequest], Sequence[ActionBase]]
 
 
 @dataclass
@@ -684,7 +687,7 @@ def _examine(twin: Twin, s: PlannerSettings, policy: Any | None, catalogue: Cost
     """Prune the best plan's idle actions and write its work order (planner.work_order)."""
     chosen = [items[i] for i in best.chosen]
 
-    def run(actions: Sequence[_Action]) -> Verification:
+    def run(actions: Sequence[ActionBase]) -> Verification:
         return verify(twin, list(actions), hours)
 
     def gate(cands: Sequence[Candidate], v: Verification) -> bool | None:

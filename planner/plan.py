@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from planner.actions import action_to_json, describe
+from actions.rows import action_to_json, describe
 from planner.candidates import Candidate
 from twin.state import State, json_value
 

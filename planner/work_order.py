@@ -25,7 +25,8 @@ from typing import Any
 
 import numpy as np
 
-from planner.actions import (
+from actions.models import (
+    ActionBase,
     AddSmallCell,
     SetAzimuth,
     SetCio,
@@ -33,10 +34,9 @@ from planner.actions import (
     SetTilt,
     SplitSector,
     UpgradeMimo,
-    _Action,
-    describe,
-    split_cell_ids,
 )
+from actions.rows import describe
+from actions.sites import split_cell_ids
 from planner.candidates import Candidate
 from planner.verify import Verification
 from twin.network import Network
@@ -47,13 +47,13 @@ PRUNE_TOLERANCE = 0.005
 GENERATED_PREFIX = "generated"
 
 #: (parameter, unit) each cell action changes.
-PARAMETERS: dict[type[_Action], tuple[str, str]] = {
+PARAMETERS: dict[type[ActionBase], tuple[str, str]] = {
     SetTilt: ("elec_tilt_deg", "deg"), SetAzimuth: ("azimuth_deg", "deg"),
     SetPower: ("tx_power_dbm", "dBm"), SetCio: ("cio_db", "dB"),
     UpgradeMimo: ("mimo_layers", "layers"),
 }
 
-Verifier = Callable[[Sequence[_Action]], Verification]
+Verifier = Callable[[Sequence[ActionBase]], Verification]
 Gate = Callable[[Sequence[Candidate], Verification], bool | None]
 
 
@@ -61,7 +61,7 @@ def _fmt(v: Any) -> str:
     return f"{v:g}" if isinstance(v, int | float) else str(v)
 
 
-def from_to(action: _Action, network: Network) -> dict[str, Any]:
+def from_to(action: ActionBase, network: Network) -> dict[str, Any]:
     """Site, cell, parameter and its value before -> after ``action`` on ``network`` (the
     network before the plan), plus a one-line work-order text."""
     if isinstance(action, AddSmallCell):

@@ -79,8 +79,10 @@ def number(v: Any) -> float | None:
 def read_plan(plan: Any, network: Network, costs: Any = None) -> PlanContext:
     """Validate, look up and price a plan's actions. ``costs`` is a
     ``planner.costs.CostCatalogue`` (None: the shipped default)."""
-    from planner.actions import action_adapter, check_targets, price
-    from planner.costs import load_costs
+    from actions.apply import check_targets
+    from actions.costs import load_costs
+    from actions.models import action_adapter
+    from actions.pricing import price
 
     if not isinstance(plan, dict):
         return PlanContext(plan={}, network=network,

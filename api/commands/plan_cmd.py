@@ -13,9 +13,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from actions.costs import load_costs
 from api.commands.ask import add_ask_arguments, ask_intent
 from api.commands.network_args import add_network_arguments, scenario_from_args
-from planner.costs import load_costs
 from planner.executors import DASK_ENV, make_executor
 from planner.llm.model import ENV_MODEL
 from planner.loop import PlannerSettings, plan_network
@@ -49,7 +49,7 @@ def register(sub: Any) -> None:
                    help="policy rules folder (default: the shipped rules, if the policy engine "
                    "is installed)")
     p.add_argument("--costs", default=None, metavar="FILE",
-                   help="cost catalogue YAML (default: planner/costs_default.yaml)")
+                   help="cost catalogue YAML (default: actions/costs_default.yaml)")
     p.add_argument("--solver", choices=("cbc", "highs"), default="cbc", help="MILP solver")
     p.add_argument("--horizon", choices=("busy", "day"), default="busy",
                    help="minimise the peak at the busy hour or over all 24 hours")

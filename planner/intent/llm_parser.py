@@ -39,7 +39,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
-from planner.actions import ACTION_KINDS
+from actions.models import ACTION_KINDS
 from planner.intent import lexicon as lx
 from planner.intent.baseline import parse_baseline
 from planner.intent.model import DAYS, Area, Hours, PlanningIntent

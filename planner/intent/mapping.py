@@ -24,7 +24,7 @@ import json
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from planner.actions import ACTION_KINDS
+from actions.models import ACTION_KINDS
 from planner.intent.model import PlanningIntent
 from planner.intent.network_check import area_candidates, area_cells, require_valid
 from planner.loop import PlannerSettings

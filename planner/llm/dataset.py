@@ -28,8 +28,8 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
+from actions.costs import load_costs
 from planner.candidates import GeneratorOptions
-from planner.costs import load_costs
 from planner.executors import make_executor
 from planner.llm.cases import (
     EVAL_SEED_START,

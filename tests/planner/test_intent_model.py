@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from planner.actions import ACTION_KINDS
+from actions.models import ACTION_KINDS
 from planner.intent.mapping import map_intent, policy_for, settings_for
 from planner.intent.model import Area, Hours, PlanningIntent
 from planner.intent.named_networks import named_network

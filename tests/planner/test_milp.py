@@ -8,9 +8,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from planner.actions import SetCio, SetTilt, SplitSector, UpgradeMimo
+from actions.costs import Cost
+from actions.models import SetCio, SetTilt, SplitSector, UpgradeMimo
 from planner.candidates import Candidate
-from planner.costs import Cost
 from planner.milp import LinearConstraint, MilpSettings, solve_selection
 from planner.sensitivity import Linearisation
 from twin.errors import ValidationError

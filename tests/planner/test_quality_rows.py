@@ -7,9 +7,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from planner.actions import SetCio, SetTilt, SplitSector, UpgradeMimo
+from actions.costs import Cost
+from actions.models import SetCio, SetTilt, SplitSector, UpgradeMimo
 from planner.candidates import Candidate
-from planner.costs import Cost
 from planner.executors import SerialExecutor
 from planner.milp import MilpSettings, QualityLimits, solve_selection
 from planner.policy_gate import (

@@ -5,15 +5,9 @@ from __future__ import annotations
 
 import pytest
 
-from planner.actions import (
-    AddSmallCell,
-    SetCio,
-    SetTilt,
-    SplitSector,
-    UpgradeMimo,
-    apply_actions,
-    price,
-)
+from actions.apply import apply_actions
+from actions.models import AddSmallCell, SetCio, SetTilt, SplitSector, UpgradeMimo
+from actions.pricing import price
 from planner.candidates import Candidate
 from planner.executors import SerialExecutor
 from planner.loop import PlannerSettings, plan_network

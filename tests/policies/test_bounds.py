@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from planner.actions import (
+from actions.models import (
     AddSmallCell,
     SetAzimuth,
     SetCio,

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import typing
 
-from planner.actions import ACTION_TYPES, SMALL_CELL_DEFAULTS, SetTilt, SplitSector, apply_actions
+from actions.apply import apply_actions
+from actions.models import ACTION_TYPES, SetTilt, SplitSector
+from actions.sites import SMALL_CELL_DEFAULTS
 from policies.kinds import ACTION_KINDS, ACTION_PARAMETERS, SMALL_CELL_GAIN_DBI, SPLIT_GAIN_DB
 from policies.rules.bounds import ActionKind
 from twin.network import Network

@@ -16,18 +16,11 @@ import yaml
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from planner.actions import (
-    AddSmallCell,
-    SetCio,
-    SetPower,
-    SetTilt,
-    SplitSector,
-    UpgradeMimo,
-    action_to_json,
-    price,
-)
+from actions.costs import load_costs
+from actions.models import AddSmallCell, SetCio, SetPower, SetTilt, SplitSector, UpgradeMimo
+from actions.pricing import price
+from actions.rows import action_to_json
 from planner.candidates import Candidate
-from planner.costs import load_costs
 from planner.milp import MilpSettings, solve_selection
 from planner.sensitivity import Linearisation
 from policies import PolicySet, PricedAction, load_policy, policy_from_texts
