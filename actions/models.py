@@ -165,8 +165,9 @@ ActionKind = Literal[ACTION_KINDS]  # type: ignore[valid-type]
 #: action kind -> its parameters (:meth:`ActionBase.parameters`).
 ACTION_PARAMETERS: dict[str, tuple[str, ...]] = {k: t.parameters()
                                                  for k, t in ACTION_TYPES.items()}
-#: Kinds that build a new site.
-NEW_SITE_KINDS: frozenset[str] = frozenset(k for k, t in ACTION_TYPES.items() if t.new_site)
+#: Kinds that change an existing cell (the others build a new site).
+CELL_KINDS: tuple[str, ...] = tuple(k for k, t in ACTION_TYPES.items()
+                                    if issubclass(t, CellActionBase))
 action_adapter: TypeAdapter[Any] = TypeAdapter(AnyAction)
 action_list_adapter: TypeAdapter[list[Any]] = TypeAdapter(list[AnyAction])
 

@@ -30,6 +30,7 @@ from planner.loop import PlannerSettings, plan_network
 from planner.plan import clean
 from planner.policy_gate import check_plan
 from planner.verify import cell_rows, verify
+from policies import PolicySet
 from policies.plan import ROW_EXTRAS
 from twin.errors import ModelError, ValidationError
 
@@ -112,7 +113,7 @@ def check_llm_model(params: dict[str, Any], settings: Settings) -> None:
     params["llm_model_path"] = spec
 
 
-def make_proposer(params: dict[str, Any], policy: Any = None) -> Any:
+def make_proposer(params: dict[str, Any], policy: PolicySet | None = None) -> Any:
     """The LLM proposer hook of ``celltwin plan --llm`` (same resolution as the CLI), or None
     for the systematic generator alone."""
     if params.get("proposer", "systematic") != "llm":
@@ -126,7 +127,7 @@ def make_proposer(params: dict[str, Any], policy: Any = None) -> Any:
     return build(str(spec), load_costs(None), policy)
 
 
-def run_planner(loaded: LoadedNetwork, params: dict[str, Any], policy: Any,
+def run_planner(loaded: LoadedNetwork, params: dict[str, Any], policy: PolicySet | None,
                 tracker: StageTracker, lp_dir: Path | None,
                 dask_address: str | None = None) -> tuple[dict[str, Any], Any]:
     """Run the planner in this process (what-ifs serially, or on Dask when an address is
@@ -188,7 +189,7 @@ def parse_edited(rows: Sequence[dict[str, Any]]) -> list[ActionBase]:
 
 
 def verify_edit(loaded: LoadedNetwork, original: dict[str, Any], rows: Sequence[dict[str, Any]],
-                policy: Any, catalogue: CostCatalogue | None = None,
+                policy: PolicySet | None, catalogue: CostCatalogue | None = None,
                 approvals: list[dict[str, Any]] | None = None) -> dict[str, Any]:
     """Apply an edited action list to the network, run the twin for the plan's hours and
     gate it. Returns the edited plan JSON (same fields as ``celltwin plan --json``)."""
@@ -229,7 +230,7 @@ def verify_edit(loaded: LoadedNetwork, original: dict[str, Any], rows: Sequence[
     return plan
 
 
-def gate(loaded: LoadedNetwork, plan: dict[str, Any], policy: Any,
+def gate(loaded: LoadedNetwork, plan: dict[str, Any], policy: PolicySet | None,
          approvals: list[dict[str, Any]]) -> dict[str, Any]:
     """The policy verdict on a stored plan with the given approvals (no twin run)."""
     doc = {k: v for k, v in plan.items() if k != "policy"}

@@ -25,7 +25,7 @@ import pandas as pd
 from actions.costs import load_costs
 from planner.executors import Executor
 from planner.loop import PlannerSettings, plan_network
-from planner.policy_gate import load_policy
+from policies import load_policy
 from twin.config import RadioConfig
 from twin.demand import Demand
 from twin.engine import Twin

@@ -35,9 +35,9 @@ from actions.models import (
     SplitSector,
     UpgradeMimo,
 )
+from actions.pricing import PricedAction
 from actions.rows import describe
 from actions.sites import split_cell_ids
-from planner.candidates import Candidate
 from planner.verify import Verification
 from twin.network import Network
 
@@ -54,7 +54,7 @@ PARAMETERS: dict[type[ActionBase], tuple[str, str]] = {
 }
 
 Verifier = Callable[[Sequence[ActionBase]], Verification]
-Gate = Callable[[Sequence[Candidate], Verification], bool | None]
+Gate = Callable[[Sequence[PricedAction], Verification], bool | None]
 
 
 def _fmt(v: Any) -> str:
@@ -127,7 +127,7 @@ def _met(ver: Verification, target: float) -> bool:
     return bool(ver.peak <= target and ver.converged)
 
 
-def prune(chosen: Sequence[Candidate], ver: Verification, passed: bool | None,
+def prune(chosen: Sequence[PricedAction], ver: Verification, passed: bool | None,
           target: float, run: Verifier, gate: Gate,
           order_hint: Sequence[float] | None = None,
           tolerance: float = PRUNE_TOLERANCE) -> tuple[list[int], Verification, bool | None,
@@ -173,7 +173,7 @@ def prune(chosen: Sequence[Candidate], ver: Verification, passed: bool | None,
     return keep, ver, passed, dropped, runs
 
 
-def examine(chosen: Sequence[Candidate], ver: Verification, base: Verification,
+def examine(chosen: Sequence[PricedAction], ver: Verification, base: Verification,
             network: Network, run: Verifier, gate: Gate, target: float,
             order_hint: Sequence[float] | None = None, passed: bool | None = None,
             do_prune: bool = True) -> Examined:

@@ -21,6 +21,7 @@ from actions.rows import describe
 from planner.llm.digest import DigestRows, build_digest
 from planner.llm.grammar import ProposalSpace
 from planner.llm.proposer import LLMProposer, ProposalRound
+from policies import PolicySet
 from twin.network import Network
 from twin.state import State
 
@@ -48,7 +49,7 @@ def _narrow(default: tuple[int, int], rng: Any) -> tuple[int, int]:
 class LLMCandidateProposer:
     """Callable ``(ProposalRequest) -> list[action]`` backed by an :class:`LLMProposer`."""
 
-    def __init__(self, llm: LLMProposer, catalogue: CostCatalogue, policy: Any | None = None,
+    def __init__(self, llm: LLMProposer, catalogue: CostCatalogue, policy: PolicySet | None = None,
                  max_proposals: int = 6, focus_cells: int = 8, n_candidates: int = 8,
                  neighbour_cells: int = 6) -> None:
         self.llm = llm
@@ -143,7 +144,7 @@ class LLMCandidateProposer:
             return []
         return [f"policy {v.rule_id}: {v.problem or v.message}"
                 for v in self.policy.action_violations(action, base)
-                if getattr(v, "severity", "deny") == "deny"]
+                if v.severity == "deny"]
 
     @staticmethod
     def _feedback(request: Any, state: State) -> str | None:

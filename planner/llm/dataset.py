@@ -42,7 +42,7 @@ from planner.llm.closed_loop import LLMCandidateProposer
 from planner.llm.digest import build_digest
 from planner.llm.grammar import ProposalSpace, proposal_model
 from planner.loop import PlannerSettings, plan_network
-from planner.policy_gate import load_policy
+from policies import load_policy
 
 EXAMPLES = "examples.jsonl"
 DATA_CARD = "data_card.json"

@@ -11,7 +11,7 @@ from planner.intent.model import Area, Hours, PlanningIntent
 from planner.intent.named_networks import named_network
 from planner.intent.network_check import check_intent, require_valid
 from planner.intent.ts28312 import intent_document, intent_from_document
-from planner.policy_gate import load_policy
+from policies import load_policy
 from twin.errors import ValidationError
 
 

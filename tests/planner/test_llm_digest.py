@@ -15,7 +15,7 @@ from planner.llm.digest import DigestRows, build_digest
 from planner.llm.grammar import ProposalSpace
 from planner.llm.proposer import LLMProposer
 from planner.loop import ProposalRequest
-from planner.policy_gate import load_policy
+from policies import load_policy
 from twin.scenarios import load_scenario
 
 
