@@ -112,8 +112,11 @@ class AddSmallCell(ActionBase):
 
 
 class SplitSector(CellActionBase):
-    """One sector into two of half the horizontal beamwidth (+``sites.SPLIT_GAIN_DB`` gain),
-    both on the same spectrum, boresights a quarter beamwidth either side of the old one."""
+    """One sector into two of half the horizontal beamwidth (+3 dB gain), both on the same
+    spectrum, boresights a quarter beamwidth either side of the old one."""
+
+    # The docstring is the JSON schema's description (API, LLM grammar): kept word for word;
+    # the gain itself is actions.sites.SPLIT_GAIN_DB.
 
     kind: Literal["split_sector"] = "split_sector"
 
