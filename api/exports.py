@@ -29,9 +29,9 @@ import io
 import re
 from typing import Any
 
+from actions.apply import apply_actions
 from api.geojson import cell_features, collection, coords, frame_of, map_origin
 from api.planning import parse_edited
-from planner.actions import apply_actions
 from planner.plan import clean
 from twin.network import Network
 

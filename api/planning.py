@@ -16,18 +16,21 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from actions.costs import CostCatalogue, load_costs
+from actions.models import ActionBase, parse_actions
+from actions.pricing import price
+from actions.rows import action_to_json, describe
 from api.llm_models import EMBEDDED, resolve_offered
 from api.network_store import LoadedNetwork
 from api.settings import Settings
-from planner.actions import _Action, action_to_json, describe, parse_actions, price
 from planner.candidates import GeneratorOptions
-from planner.costs import CostCatalogue, load_costs
 from planner.executors import make_executor
 from planner.generated_sites import network_for_result, twin_for_result
 from planner.loop import PlannerSettings, plan_network
 from planner.plan import clean
 from planner.policy_gate import check_plan
 from planner.verify import cell_rows, verify
+from policies import PolicySet
 from policies.plan import ROW_EXTRAS
 from twin.errors import ModelError, ValidationError
 
@@ -110,7 +113,7 @@ def check_llm_model(params: dict[str, Any], settings: Settings) -> None:
     params["llm_model_path"] = spec
 
 
-def make_proposer(params: dict[str, Any], policy: Any = None) -> Any:
+def make_proposer(params: dict[str, Any], policy: PolicySet | None = None) -> Any:
     """The LLM proposer hook of ``celltwin plan --llm`` (same resolution as the CLI), or None
     for the systematic generator alone."""
     if params.get("proposer", "systematic") != "llm":
@@ -124,7 +127,7 @@ def make_proposer(params: dict[str, Any], policy: Any = None) -> Any:
     return build(str(spec), load_costs(None), policy)
 
 
-def run_planner(loaded: LoadedNetwork, params: dict[str, Any], policy: Any,
+def run_planner(loaded: LoadedNetwork, params: dict[str, Any], policy: PolicySet | None,
                 tracker: StageTracker, lp_dir: Path | None,
                 dask_address: str | None = None) -> tuple[dict[str, Any], Any]:
     """Run the planner in this process (what-ifs serially, or on Dask when an address is
@@ -178,7 +181,7 @@ def solver_summary(result: dict[str, Any]) -> dict[str, Any]:
 
 
 # --- verification of an edited plan ----------------------------------------------------------
-def parse_edited(rows: Sequence[dict[str, Any]]) -> list[_Action]:
+def parse_edited(rows: Sequence[dict[str, Any]]) -> list[ActionBase]:
     """Actions from plan rows (extras such as ``cost`` are dropped; raises
     pydantic.ValidationError naming the bad field)."""
     return parse_actions([{k: v for k, v in r.items() if k not in ROW_EXTRAS}
@@ -186,7 +189,7 @@ def parse_edited(rows: Sequence[dict[str, Any]]) -> list[_Action]:
 
 
 def verify_edit(loaded: LoadedNetwork, original: dict[str, Any], rows: Sequence[dict[str, Any]],
-                policy: Any, catalogue: CostCatalogue | None = None,
+                policy: PolicySet | None, catalogue: CostCatalogue | None = None,
                 approvals: list[dict[str, Any]] | None = None) -> dict[str, Any]:
     """Apply an edited action list to the network, run the twin for the plan's hours and
     gate it. Returns the edited plan JSON (same fields as ``celltwin plan --json``)."""
@@ -227,7 +230,7 @@ def verify_edit(loaded: LoadedNetwork, original: dict[str, Any], rows: Sequence[
     return plan
 
 
-def gate(loaded: LoadedNetwork, plan: dict[str, Any], policy: Any,
+def gate(loaded: LoadedNetwork, plan: dict[str, Any], policy: PolicySet | None,
          approvals: list[dict[str, Any]]) -> dict[str, Any]:
     """The policy verdict on a stored plan with the given approvals (no twin run)."""
     doc = {k: v for k, v in plan.items() if k != "policy"}

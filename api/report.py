@@ -23,9 +23,9 @@ from typing import Any
 import numpy as np
 import pydantic
 
+from actions.apply import apply_actions
 from api.geojson import wedge_xy
 from api.planning import parse_edited
-from planner.actions import apply_actions
 from planner.generated_sites import network_for_result
 from twin.errors import CelltwinError
 from twin.network import Network

@@ -37,13 +37,13 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 from planner_bench import machine, scenario  # noqa: E402
 
-from planner.costs import load_costs  # noqa: E402
+from actions.costs import load_costs  # noqa: E402
 from planner.executors import make_executor  # noqa: E402
 from planner.llm.closed_loop import LLMCandidateProposer  # noqa: E402
 from planner.llm.digest import build_digest  # noqa: E402
 from planner.llm.proposer import LLMProposer  # noqa: E402
 from planner.loop import PlannerSettings, plan_network  # noqa: E402
-from planner.policy_gate import load_policy  # noqa: E402
+from policies import load_policy  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results"
 TARGETS = {"milan": 0.8}

@@ -50,9 +50,9 @@ sys.path.insert(0, str(ROOT))
 import numpy as np  # noqa: E402
 from machine_info import cpu_model, memory_gib  # noqa: E402
 
+from actions.costs import load_costs  # noqa: E402
 from planner.baselines import exhaustive_linear, greedy, random_feasible  # noqa: E402
 from planner.candidates import generate_candidates  # noqa: E402
-from planner.costs import load_costs  # noqa: E402
 from planner.executors import LocalExecutor, SerialExecutor, available_cores  # noqa: E402
 from planner.loop import PlannerSettings, _affordable, plan_network  # noqa: E402
 from planner.milp import MilpSettings  # noqa: E402

@@ -22,10 +22,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from planner.costs import load_costs
+from actions.costs import load_costs
 from planner.executors import Executor
 from planner.loop import PlannerSettings, plan_network
-from planner.policy_gate import load_policy
+from policies import load_policy
 from twin.config import RadioConfig
 from twin.demand import Demand
 from twin.engine import Twin

@@ -24,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from planner.candidates import Candidate
+from actions.pricing import PricedAction
 from planner.executors import Executor
 from planner.milp import COEF_TOL, MilpSettings, balance_cells, solve_selection
 from planner.sensitivity import Linearisation
@@ -53,7 +53,7 @@ class BaselineResult:
     what_ifs: int
     details: dict[str, Any] = field(default_factory=dict)
 
-    def to_json(self, items: Sequence[Candidate] | None = None) -> dict[str, Any]:
+    def to_json(self, items: Sequence[PricedAction] | None = None) -> dict[str, Any]:
         out = {"name": self.name, "peak_prb_util": self.peak, "cost_eur": self.cost_eur,
                "seconds": self.seconds, "what_ifs": self.what_ifs, "n_actions": len(self.chosen),
                **self.details}
@@ -66,12 +66,12 @@ def _peak(r: WhatIfResult) -> float:
     return float(np.max(r.util)) if r.util.size and not r.error else float("inf")
 
 
-def _compatible(items: Sequence[Candidate], plan: Sequence[int], i: int) -> bool:
+def _compatible(items: Sequence[PricedAction], plan: Sequence[int], i: int) -> bool:
     used = {items[k].knob for k in plan}
     return i not in plan and items[i].knob not in used
 
 
-def greedy(context: WhatIfContext, items: Sequence[Candidate], hours: Sequence[int],
+def greedy(context: WhatIfContext, items: Sequence[PricedAction], hours: Sequence[int],
            executor: Executor, budget_eur: float, target: float,
            max_actions: int | None = None, min_gain: float = 1e-3) -> BaselineResult:
     """Best single action at a time (see the module docstring)."""
@@ -104,7 +104,7 @@ def greedy(context: WhatIfContext, items: Sequence[Candidate], hours: Sequence[i
                           {"steps": len(plan)})
 
 
-def random_plan(items: Sequence[Candidate], rng: np.random.Generator, budget_eur: float,
+def random_plan(items: Sequence[PricedAction], rng: np.random.Generator, budget_eur: float,
                 max_actions: int | None) -> tuple[int, ...]:
     """A random plan respecting budget, action limit and knob exclusivity: candidates in
     random order, each taken with probability 1/2 while it fits."""
@@ -121,7 +121,7 @@ def random_plan(items: Sequence[Candidate], rng: np.random.Generator, budget_eur
     return tuple(sorted(plan))
 
 
-def random_feasible(context: WhatIfContext, items: Sequence[Candidate], hours: Sequence[int],
+def random_feasible(context: WhatIfContext, items: Sequence[PricedAction], hours: Sequence[int],
                     executor: Executor, budget_eur: float, target: float, n_plans: int,
                     max_actions: int | None = None, seed: int = 0) -> BaselineResult:
     """The best of ``n_plans`` random feasible plans, by the planner's ranking (meets the
@@ -159,7 +159,7 @@ def sub_linearisation(lin: Linearisation, idx: Sequence[int]) -> Linearisation:
                          {}, 0, 0.0, lin.converged)
 
 
-def model_objective(lin: Linearisation, items: Sequence[Candidate], plan: Sequence[int],
+def model_objective(lin: Linearisation, items: Sequence[PricedAction], plan: Sequence[int],
                     s: MilpSettings, n_base: int) -> float:
     """The MILP's objective of ``plan`` evaluated directly (see :mod:`planner.milp`)."""
     u = lin.predict(plan)
@@ -170,7 +170,7 @@ def model_objective(lin: Linearisation, items: Sequence[Candidate], plan: Sequen
             + (s.balance_weight * float(np.mean(np.abs(b - b.mean()))) if b.size else 0.0))
 
 
-def exhaustive_linear(lin: Linearisation, items: Sequence[Candidate], settings: MilpSettings,
+def exhaustive_linear(lin: Linearisation, items: Sequence[PricedAction], settings: MilpSettings,
                       n_base: int, k: int = 12) -> dict[str, Any]:
     """Exhaustive search vs the MILP on the ``k`` strongest candidates (linear model)."""
     idx = top_items(lin, k)

@@ -29,7 +29,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from planner.actions import (
+from actions.apply import apply_actions
+from actions.costs import CostCatalogue
+from actions.models import (
+    ActionBase,
     AddSmallCell,
     SetAzimuth,
     SetCio,
@@ -37,11 +40,8 @@ from planner.actions import (
     SetTilt,
     SplitSector,
     UpgradeMimo,
-    _Action,
-    apply_actions,
-    price,
 )
-from planner.costs import Cost, CostCatalogue
+from actions.pricing import PricedAction
 from twin.engine import Twin
 from twin.network import Network
 from twin.state import State
@@ -50,35 +50,6 @@ from twin.state import State
 TILT_RANGE_DEG = (-10.0, 30.0)
 CIO_RANGE_DB = (-24.0, 24.0)
 POWER_RANGE_DBM = (0.0, 60.0)
-
-
-@dataclass(frozen=True)
-class Candidate:
-    """One priced candidate action.
-
-    Attributes:
-        action: the typed action (its ``rationale`` says why it was proposed).
-        cost: its price from the catalogue.
-        source: who proposed it (``systematic``, ``llm``, ``user``).
-    """
-
-    action: _Action
-    cost: Cost
-    source: str = "systematic"
-
-    @property
-    def kind(self) -> str:
-        return str(self.action.kind)  # type: ignore[attr-defined]
-
-    @property
-    def knob(self) -> tuple[str, str]:
-        return self.action.knob()
-
-    @property
-    def key(self) -> str:
-        """Identity of the change (kind, target, parameters), without the rationale."""
-        d = self.action.model_dump(exclude={"rationale"})
-        return d["kind"] + ":" + ",".join(f"{k}={d[k]}" for k in sorted(d) if k != "kind")
 
 
 @dataclass(frozen=True)
@@ -168,7 +139,7 @@ def find_focus(twin: Twin, state: State, hot: Sequence[str],
 
 
 def candidate_sites_in_area(twin: Twin, state: State, cell_ids: Iterable[str]) -> list[str]:
-    """Candidate locations whose bin is served by one of ``cell_ids`` in ``state``."""
+    """PricedAction locations whose bin is served by one of ``cell_ids`` in ``state``."""
     grid = twin.demand.grid
     wanted = set(cell_ids)
     serving = state.res_bin["serving_cell"].to_numpy()
@@ -189,7 +160,7 @@ def _clip(v: float, lo_hi: tuple[float, float]) -> float:
 
 
 def cell_actions(cell: pd.Series, util: float, role: str,
-                 options: GeneratorOptions) -> list[_Action]:
+                 options: GeneratorOptions) -> list[ActionBase]:
     """The systematic options of one cell (a row of ``Network.cells``); ``role`` is ``hot``
     or ``neighbour``."""
     cid = str(cell["cell_id"])
@@ -202,7 +173,7 @@ def cell_actions(cell: pd.Series, util: float, role: str,
     hot = role == "hot"
     why = (f"{cid} is at {util:.2f} PRB utilisation" if hot
            else f"{cid} neighbours the overloaded cells ({util:.2f} PRB utilisation)")
-    acts: list[_Action] = []
+    acts: list[ActionBase] = []
     if not omni:
         for d in (options.hot_tilt_steps_deg if hot else options.neighbour_tilt_steps_deg):
             new = _clip(tilt + d, TILT_RANGE_DEG)
@@ -239,11 +210,11 @@ def cell_actions(cell: pd.Series, util: float, role: str,
 
 
 def small_cell_actions(site_ids: Iterable[str], options: GeneratorOptions,
-                       generated: Iterable[str] = ()) -> list[_Action]:
+                       generated: Iterable[str] = ()) -> list[ActionBase]:
     """Small cells at ``site_ids``; those in ``generated`` (locations the planner placed at
     a traffic peak, planner.generated_sites) say so in their rationale."""
     gen = set(generated)
-    acts: list[_Action] = []
+    acts: list[ActionBase] = []
     for sid in site_ids:
         where = ("generated location at a traffic peak, site still to be acquired"
                  if sid in gen else "in the overloaded area")
@@ -256,7 +227,7 @@ def small_cell_actions(site_ids: Iterable[str], options: GeneratorOptions,
 
 
 def generated_ids(network: Network) -> list[str]:
-    """Candidate locations of ``network`` that the planner generated (name ``generated...``)."""
+    """PricedAction locations of ``network`` that the planner generated (name ``generated...``)."""
     cand = network.candidates
     if cand.empty:
         return []
@@ -264,14 +235,15 @@ def generated_ids(network: Network) -> list[str]:
     return [str(c) for c in cand.loc[names.str.startswith("generated"), "candidate_id"]]
 
 
-def price_all(actions: Iterable[_Action], twin: Twin, catalogue: CostCatalogue,
-              source: str = "systematic") -> list[Candidate]:
-    return [Candidate(a, price(a, twin.network, catalogue), source) for a in actions]
+def price_all(actions: Iterable[ActionBase], twin: Twin, catalogue: CostCatalogue,
+              source: str = "systematic") -> list[PricedAction]:
+    """``actions`` priced from ``catalogue`` on the twin's network."""
+    return [PricedAction.of(a, twin.network, catalogue, source) for a in actions]
 
 
 def generate_candidates(twin: Twin, states: Sequence[State], target: float,
                         catalogue: CostCatalogue, options: GeneratorOptions | None = None,
-                        exclude_cells: Iterable[str] = ()) -> tuple[list[Candidate], Focus]:
+                        exclude_cells: Iterable[str] = ()) -> tuple[list[PricedAction], Focus]:
     """The systematic candidates around the cells above ``target``.
 
     Args:
@@ -292,7 +264,7 @@ def generate_candidates(twin: Twin, states: Sequence[State], target: float,
     focus = find_focus(twin, st, hot, opt)
     util = st.util_by_cell()
     cells = twin.network.cells.set_index("cell_id", drop=False)
-    acts: list[_Action] = []
+    acts: list[ActionBase] = []
     for cid in focus.hot:
         acts += cell_actions(cells.loc[cid], util.get(cid, 0.0), "hot", opt)
     for cid in focus.neighbours:
@@ -301,7 +273,7 @@ def generate_candidates(twin: Twin, states: Sequence[State], target: float,
     return unique(price_all(acts, twin, catalogue)), focus
 
 
-def unique(cands: Iterable[Candidate], known: Iterable[Candidate] = ()) -> list[Candidate]:
+def unique(cands: Iterable[PricedAction], known: Iterable[PricedAction] = ()) -> list[PricedAction]:
     """``cands`` without repeats and without changes already in ``known`` (by :attr:`key`)."""
     seen = {c.key for c in known}
     out = []
@@ -312,7 +284,7 @@ def unique(cands: Iterable[Candidate], known: Iterable[Candidate] = ()) -> list[
     return out
 
 
-def summary(cands: Sequence[Candidate]) -> dict[str, Any]:
+def summary(cands: Sequence[PricedAction]) -> dict[str, Any]:
     """Counts of candidates by kind (for reports)."""
     counts: dict[str, int] = {}
     for c in cands:

@@ -16,14 +16,14 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from planner.candidates import Candidate
+from actions.pricing import PricedAction
 from planner.verify import Verification
 
 #: Budget multiples of the frontier (the requested budget is the 1.0 point).
 FRONTIER_FACTORS = (0.25, 0.5, 1.0, 2.0, 4.0)
 
 Select = Callable[[float], tuple[str, tuple[int, ...]]]
-Run = Callable[[Sequence[Candidate]], tuple[Verification, bool | None]]
+Run = Callable[[Sequence[PricedAction]], tuple[Verification, bool | None]]
 
 
 @dataclass(frozen=True)
@@ -36,7 +36,7 @@ class Verified:
     cost_eur: float
 
 
-def frontier_budgets(budget_eur: float, items: Sequence[Candidate]) -> list[float]:
+def frontier_budgets(budget_eur: float, items: Sequence[PricedAction]) -> list[float]:
     """4-6 distinct budgets around ``budget_eur`` (see the module docstring)."""
     unit = budget_eur
     if unit <= 0:
@@ -46,7 +46,7 @@ def frontier_budgets(budget_eur: float, items: Sequence[Candidate]) -> list[floa
     return sorted({round(unit * f, 2) for f in FRONTIER_FACTORS})
 
 
-def kinds_of(chosen: Sequence[Candidate]) -> dict[str, int]:
+def kinds_of(chosen: Sequence[PricedAction]) -> dict[str, int]:
     out: dict[str, int] = {}
     for c in chosen:
         out[c.kind] = out.get(c.kind, 0) + 1
@@ -61,7 +61,7 @@ def _key(v: Verified, target: float) -> tuple[float, float, float]:
         (cls, v.verification.peak, v.cost_eur)
 
 
-def explore(budgets: Sequence[float], items: Sequence[Candidate], select: Select, run: Run,
+def explore(budgets: Sequence[float], items: Sequence[PricedAction], select: Select, run: Run,
             pool: Sequence[Verified] = ()) -> tuple[dict[tuple[int, ...], Verified],
                                                   dict[float, str]]:
     """The MILP's selection for each budget, verified, added to ``pool`` (the loop's
@@ -94,7 +94,7 @@ def best_within(known: dict[tuple[int, ...], Verified] | Sequence[Verified], bud
     return min(fits, key=lambda v: _key(v, target)) if fits else None
 
 
-def points(budgets: Sequence[float], items: Sequence[Candidate],
+def points(budgets: Sequence[float], items: Sequence[PricedAction],
            known: dict[tuple[int, ...], Verified], status: dict[float, str], target: float
            ) -> list[dict[str, Any]]:
     """One point per budget: the best verified plan within it. Taking the best of every

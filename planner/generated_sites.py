@@ -32,9 +32,10 @@ import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
-from planner.actions import AddSmallCell
+from actions.models import AddSmallCell
 from planner.candidates import candidate_sites_in_area
 from planner.work_order import GENERATED_PREFIX
+from policies import PolicySet
 from twin.engine import Twin
 from twin.network import Network
 from twin.schema import validate
@@ -117,7 +118,7 @@ def uncovered_hot_cells(twin: Twin, state: State, hot: Sequence[str]) -> list[st
     return [c for c in hot if not candidate_sites_in_area(twin, state, [c])]
 
 
-def generate_sites(twin: Twin, state: State, hot: Sequence[str], policy: Any | None = None,
+def generate_sites(twin: Twin, state: State, hot: Sequence[str], policy: PolicySet | None = None,
                    options: SiteOptions | None = None) -> pd.DataFrame:
     """Candidate rows (:data:`twin.tables.CANDIDATES` columns) for the uncovered hot cells
     (busiest first), see the module docstring."""
@@ -164,14 +165,13 @@ def generate_sites(twin: Twin, state: State, hot: Sequence[str], policy: Any | N
     return df.reset_index(drop=True)
 
 
-def _allowed(df: pd.DataFrame, net: Network, policy: Any) -> pd.DataFrame:
+def _allowed(df: pd.DataFrame, net: Network, policy: PolicySet) -> pd.DataFrame:
     """Rows where the policy does not deny a default small cell (e.g. a forbidden zone)."""
     probe = with_candidates(net, df)
     ok = []
     for cid in df["candidate_id"]:
         a = AddSmallCell(candidate_id=str(cid), tx_power_dbm=30.0, cio_db=0.0)
-        deny = [v for v in policy.action_violations(a, probe)
-                if str(getattr(v, "severity", "deny")) == "deny"]
+        deny = [v for v in policy.action_violations(a, probe) if v.severity == "deny"]
         ok.append(not deny)
     return df[np.asarray(ok, dtype=bool)]
 

@@ -40,9 +40,13 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
-from planner.actions import _Action, action_to_json, check_targets, describe, split_cell_ids
+from actions.apply import check_targets
+from actions.costs import CostCatalogue
+from actions.models import RATIONALE_MAX, ActionBase
+from actions.pricing import PricedAction
+from actions.rows import action_to_json, describe
+from actions.sites import split_cell_ids
 from planner.candidates import (
-    Candidate,
     GeneratorOptions,
     generate_candidates,
     hot_cells,
@@ -50,7 +54,6 @@ from planner.candidates import (
     summary,
     unique,
 )
-from planner.costs import CostCatalogue
 from planner.executors import Executor, make_executor
 from planner.frontier import Verified, best_within, explore, frontier_budgets, is_better, points
 from planner.generated_sites import SiteOptions, generate_sites, generated_rows, with_candidates
@@ -70,12 +73,12 @@ from planner.sensitivity import Linearisation, linearise
 from planner.verify import Verification, cell_rows, verify
 from planner.whatif import WhatIfContext
 from planner.work_order import Examined, examine
+from policies import PolicySet
 from twin.engine import Twin
 from twin.errors import CelltwinError, ValidationError
 from twin.network import Network
 from twin.state import State
 
-RATIONALE_MAX = 300
 #: Stop after this many rounds without a better verified plan.
 STALL_ROUNDS = 3
 STALL_TOLERANCE = 1e-3
@@ -170,14 +173,14 @@ class ProposalRequest:
     twin: Twin
     network: Network
     states: tuple[State, ...]
-    plan: tuple[_Action, ...]
+    plan: tuple[ActionBase, ...]
     target: float
     budget_eur: float
     iteration: int
     history: tuple[dict[str, Any], ...]
 
 
-Proposer = Callable[[ProposalRequest], Sequence[_Action]]
+Proposer = Callable[[ProposalRequest], Sequence[ActionBase]]
 
 
 @dataclass
@@ -197,7 +200,7 @@ def _hours(twin: Twin, horizon: str, hours: tuple[int, ...] | None = None) -> tu
     return (twin.demand.busy_hour,) if horizon == "busy" else tuple(range(24))
 
 
-def _annotate(items: list[Candidate], lin: Linearisation, first: int) -> list[Candidate]:
+def _annotate(items: list[PricedAction], lin: Linearisation, first: int) -> list[PricedAction]:
     """Add each new candidate's own effect (one twin what-if) to its rationale."""
     peak0 = float(lin.base.max(initial=0.0))
     out = list(items[:first])
@@ -209,12 +212,12 @@ def _annotate(items: list[Candidate], lin: Linearisation, first: int) -> list[Ca
         peak1 = float((lin.base + lin.delta[i]).max(initial=0.0))
         note = f" [twin what-if alone: peak {peak0:.2f} -> {peak1:.2f}]"
         text = (c.action.rationale[: RATIONALE_MAX - len(note)] + note)
-        out.append(Candidate(c.action.model_copy(update={"rationale": text}), c.cost, c.source))
+        out.append(dataclasses.replace(c, action=c.action.model_copy(update={"rationale": text})))
     return out
 
 
 def _proposed(proposer: Proposer | None, request: ProposalRequest, twin: Twin,
-              catalogue: CostCatalogue, notes: list[str]) -> list[Candidate]:
+              catalogue: CostCatalogue, notes: list[str]) -> list[PricedAction]:
     if proposer is None:
         return []
     out = []
@@ -260,7 +263,7 @@ class _ModelRules:
         return self.p5_drop is not None or self.coverage_floor is not None
 
     @classmethod
-    def of(cls, policy: Any | None, twin: Twin, s: PlannerSettings,
+    def of(cls, policy: PolicySet | None, twin: Twin, s: PlannerSettings,
            base: Verification) -> _ModelRules:
         net = twin.network
         harm = s.max_util_increase if s.max_util_increase is not None else \
@@ -292,7 +295,7 @@ class _ModelRules:
         return before, QualityLimits(p5, self.p5_drop, self.coverage_floor)
 
 
-def _affordable(items: list[Candidate], s: PlannerSettings) -> list[Candidate]:
+def _affordable(items: list[PricedAction], s: PlannerSettings) -> list[PricedAction]:
     """Candidates that fit the budget and the action limit on their own (the others can
     never be selected, so their what-ifs would be wasted)."""
     if s.max_actions == 0:
@@ -325,7 +328,7 @@ def _better(a: _Round, b: _Round | None, target: float, tol: float = 0.0,
 
 
 def plan_network(twin: Twin, catalogue: CostCatalogue, settings: PlannerSettings | None = None,
-                 executor: Executor | None = None, policy: Any | None = None,
+                 executor: Executor | None = None, policy: PolicySet | None = None,
                  proposer: Proposer | None = None, scenario: str = "",
                  log: Callable[[str], None] | None = None) -> Plan:
     """Plan capacity changes for ``twin``'s network (see the module docstring).
@@ -551,7 +554,7 @@ def plan_network(twin: Twin, catalogue: CostCatalogue, settings: PlannerSettings
             timings["frontier"] = time.perf_counter() - t0
         examined: Examined | None = None
         if best is None:  # no round produced a plan: report the network as it is
-            chosen_items: list[Candidate] = []
+            chosen_items: list[PricedAction] = []
             ver = base
             pred = base.util
             model_ids = tuple(twin.network.cell_ids)
@@ -630,7 +633,7 @@ def plan_network(twin: Twin, catalogue: CostCatalogue, settings: PlannerSettings
             ex.close()
 
 
-def gate_json(s: PlannerSettings, chosen: Sequence[Candidate], before: State, after: State
+def gate_json(s: PlannerSettings, chosen: Sequence[PricedAction], before: State, after: State
               ) -> dict[str, Any]:
     """The part of a plan's JSON the policy gate reads (actions, cost, budget, KPIs, cells)."""
     rows = []
@@ -646,7 +649,7 @@ def gate_json(s: PlannerSettings, chosen: Sequence[Candidate], before: State, af
         "cells_before": cell_rows(before), "cells_after": cell_rows(after)})
 
 
-def _gate(policy: Any | None, twin: Twin, s: PlannerSettings, chosen: Sequence[Candidate],
+def _gate(policy: PolicySet | None, twin: Twin, s: PlannerSettings, chosen: Sequence[PricedAction],
           base: Verification, ver: Verification, catalogue: CostCatalogue) -> dict[str, Any]:
     if policy is None:
         return {"passed": None}
@@ -655,8 +658,8 @@ def _gate(policy: Any | None, twin: Twin, s: PlannerSettings, chosen: Sequence[C
                       twin.network, catalogue)
 
 
-def _explore(twin: Twin, s: PlannerSettings, policy: Any | None, catalogue: CostCatalogue,
-             items: list[Candidate], lin: Linearisation, base: Verification,
+def _explore(twin: Twin, s: PlannerSettings, policy: PolicySet | None, catalogue: CostCatalogue,
+             items: list[PricedAction], lin: Linearisation, base: Verification,
              hours: Sequence[int], n_base: int, model_rules: _ModelRules,
              budgets: Sequence[float], pool: Sequence[Verified]
              ) -> tuple[dict[tuple[int, ...], Verified], dict[float, str]]:
@@ -671,23 +674,23 @@ def _explore(twin: Twin, s: PlannerSettings, policy: Any | None, catalogue: Cost
                               quality=quality)
         return sol.status, sol.chosen
 
-    def run(chosen: Sequence[Candidate]) -> tuple[Verification, bool | None]:
+    def run(chosen: Sequence[PricedAction]) -> tuple[Verification, bool | None]:
         v = verify(twin, [c.action for c in chosen], hours)
         return v, _gate(policy, twin, s, chosen, base, v, catalogue).get("passed")
 
     return explore(budgets, items, select, run, pool)
 
 
-def _examine(twin: Twin, s: PlannerSettings, policy: Any | None, catalogue: CostCatalogue,
-             items: Sequence[Candidate], best: _Round, base: Verification,
+def _examine(twin: Twin, s: PlannerSettings, policy: PolicySet | None, catalogue: CostCatalogue,
+             items: Sequence[PricedAction], best: _Round, base: Verification,
              hours: Sequence[int]) -> Examined:
     """Prune the best plan's idle actions and write its work order (planner.work_order)."""
     chosen = [items[i] for i in best.chosen]
 
-    def run(actions: Sequence[_Action]) -> Verification:
+    def run(actions: Sequence[ActionBase]) -> Verification:
         return verify(twin, list(actions), hours)
 
-    def gate(cands: Sequence[Candidate], v: Verification) -> bool | None:
+    def gate(cands: Sequence[PricedAction], v: Verification) -> bool | None:
         return _gate(policy, twin, s, cands, base, v, catalogue).get("passed")
 
     hint = None
@@ -713,7 +716,7 @@ def _rule_texts(policy: dict[str, Any] | None, limit: int = 5) -> list[str]:
 
 
 def _message(s: PlannerSettings, base: Verification, ver: Verification,
-             chosen: list[Candidate], met: bool, items: list[Candidate],
+             chosen: list[PricedAction], met: bool, items: list[PricedAction],
              catalogue: CostCatalogue) -> str:
     if base.peak <= s.target:
         return (f"the network already meets the target: peak {base.peak:.3f} <= "

@@ -47,25 +47,14 @@ import numpy as np
 import pulp
 from numpy.typing import NDArray
 
-from planner.candidates import Candidate
+from actions.pricing import PricedAction
 from planner.sensitivity import Linearisation
+from policies.linear import LinearConstraint
 from twin.errors import ValidationError
 
 SOLVERS = ("cbc", "highs")
 #: Coefficients below this (utilisation fraction) are noise of the load fixed point.
 COEF_TOL = 1e-4
-
-
-@dataclass(frozen=True)
-class LinearConstraint:
-    """A linear rule ``sum coeffs[i] x_i <= rhs`` over candidate indices (the policy
-    engine's shape; ``sense`` ``<=``, ``>=`` or ``==``)."""
-
-    rule_id: str
-    message: str
-    coeffs: dict[int, float]
-    sense: str = "<="
-    rhs: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -152,7 +141,7 @@ def _variable(prob: pulp.LpProblem, name: str, low: float | None = None,
     return pulp.LpVariable(name, lowBound=low, upBound=up, cat=cat)
 
 
-def add_selection_variables(prob: pulp.LpProblem, items: Sequence[Candidate],
+def add_selection_variables(prob: pulp.LpProblem, items: Sequence[PricedAction],
                             valid: NDArray[np.bool_], relax: bool = False
                             ) -> list[pulp.LpVariable]:
     """One variable per candidate; candidates that could not be applied are fixed to 0."""
@@ -162,7 +151,7 @@ def add_selection_variables(prob: pulp.LpProblem, items: Sequence[Candidate],
 
 
 def add_knob_exclusivity(prob: pulp.LpProblem, x: Sequence[pulp.LpVariable],
-                         items: Sequence[Candidate]) -> int:
+                         items: Sequence[PricedAction]) -> int:
     """At most one option per knob (one tilt per cell, one small cell per location...)."""
     groups: dict[tuple[str, str], list[int]] = {}
     for i, c in enumerate(items):
@@ -176,7 +165,7 @@ def add_knob_exclusivity(prob: pulp.LpProblem, x: Sequence[pulp.LpVariable],
 
 
 def add_budget_constraint(prob: pulp.LpProblem, x: Sequence[pulp.LpVariable],
-                          items: Sequence[Candidate], budget_eur: float
+                          items: Sequence[PricedAction], budget_eur: float
                           ) -> pulp.LpAffineExpression:
     cost = pulp.lpSum(float(c.cost.total_eur) * x[i] for i, c in enumerate(items))
     prob += cost <= float(budget_eur), "budget"
@@ -245,11 +234,11 @@ def add_balance_terms(prob: pulp.LpProblem, lin: Linearisation, x: Sequence[pulp
 
 
 def add_policy_constraints(prob: pulp.LpProblem, x: Sequence[pulp.LpVariable],
-                           constraints: Sequence[Any]) -> int:
-    """Linear policy rules (objects with ``rule_id``, ``coeffs``, ``sense``, ``rhs``)."""
+                           constraints: Sequence[LinearConstraint]) -> int:
+    """The policy engine's linear rows, as they are."""
     for k, lc in enumerate(constraints):
         expr = pulp.lpSum(float(a) * x[int(i)] for i, a in lc.coeffs.items())
-        sense = getattr(lc, "sense", "<=")
+        sense = lc.sense
         name = _name(f"policy_{k:03d}_{lc.rule_id}")
         if sense == "<=":
             prob += expr <= float(lc.rhs), name
@@ -381,8 +370,9 @@ def add_objective(prob: pulp.LpProblem, t: pulp.LpVariable, cost: pulp.LpAffineE
 
 
 # --- building and solving ------------------------------------------------------------------
-def build_model(lin: Linearisation, items: Sequence[Candidate], settings: MilpSettings,
-                policy_constraints: Sequence[Any] = (), cuts: Sequence[Sequence[int]] = (),
+def build_model(lin: Linearisation, items: Sequence[PricedAction], settings: MilpSettings,
+                policy_constraints: Sequence[LinearConstraint] = (),
+                cuts: Sequence[Sequence[int]] = (),
                 n_base_cells: int | None = None, relax: bool = False,
                 name: str = "celltwin_plan", trust_radius: int | None = None,
                 before: NDArray[np.float64] | None = None,
@@ -459,7 +449,7 @@ def _solve(prob: pulp.LpProblem, solver: str, time_limit_s: float, mip: bool) ->
     return "not solved"
 
 
-def write_audit(prob: pulp.LpProblem, items: Sequence[Candidate], lp_dir: Path,
+def write_audit(prob: pulp.LpProblem, items: Sequence[PricedAction], lp_dir: Path,
                 stem: str) -> str:
     lp_dir.mkdir(parents=True, exist_ok=True)
     path = lp_dir / f"{stem}.lp"
@@ -470,8 +460,9 @@ def write_audit(prob: pulp.LpProblem, items: Sequence[Candidate], lp_dir: Path,
     return str(path)
 
 
-def solve_selection(lin: Linearisation, items: Sequence[Candidate], settings: MilpSettings,
-                    policy_constraints: Sequence[Any] = (), cuts: Sequence[Sequence[int]] = (),
+def solve_selection(lin: Linearisation, items: Sequence[PricedAction], settings: MilpSettings,
+                    policy_constraints: Sequence[LinearConstraint] = (),
+                    cuts: Sequence[Sequence[int]] = (),
                     lp_dir: str | Path | None = None, stem: str = "plan",
                     n_base_cells: int | None = None, with_bound: bool = True,
                     trust_radius: int | None = None,

@@ -7,8 +7,8 @@ from typing import Any
 
 import numpy as np
 
-from planner.actions import action_to_json, describe
-from planner.candidates import Candidate
+from actions.pricing import PricedAction
+from actions.rows import action_to_json, describe
 from twin.state import State, json_value
 
 #: Budget used when none is given (EUR, charged as capex + opex x horizon_years of the cost
@@ -66,7 +66,7 @@ class Plan:
     budget_eur: float
     horizon: str
     solver: str
-    actions: list[Candidate]
+    actions: list[PricedAction]
     before: State
     after: State
     verified: bool

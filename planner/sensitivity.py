@@ -28,7 +28,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
-from planner.candidates import Candidate
+from actions.pricing import PricedAction
 from planner.executors import Executor
 from planner.whatif import WhatIfContext, WhatIfJob, WhatIfResult
 
@@ -136,7 +136,7 @@ def _coverage(result: WhatIfResult, n_hour: int) -> NDArray[np.float64]:
     return np.ones(n_hour) if result.coverage is None else np.asarray(result.coverage, float)
 
 
-def linearise(context: WhatIfContext, items: Sequence[Candidate], hours: Sequence[int],
+def linearise(context: WhatIfContext, items: Sequence[PricedAction], hours: Sequence[int],
               executor: Executor, reference: Sequence[int] = (),
               reference_result: WhatIfResult | None = None,
               quality: bool = False) -> Linearisation:

@@ -12,7 +12,8 @@ import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
-from planner.actions import _Action, apply_actions
+from actions.apply import apply_actions
+from actions.models import ActionBase
 from planner.whatif import WhatIfResult, cell_p5_mbps, warm_vector
 from twin.engine import Twin
 from twin.kpis import weighted_percentile
@@ -60,7 +61,7 @@ class Verification:
         return self.states[self.hours.index(hour)]
 
 
-def verify(twin: Twin, actions: Sequence[_Action], hours: Sequence[int],
+def verify(twin: Twin, actions: Sequence[ActionBase], hours: Sequence[int],
            cell_ids: Sequence[str] | None = None, predicted: NDArray[np.float64] | None = None,
            warm: WhatIfResult | None = None) -> Verification:
     """Apply ``actions`` to ``twin``'s network and run the twin at ``hours``.

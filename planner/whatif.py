@@ -16,7 +16,9 @@ import numpy as np
 import pydantic
 from numpy.typing import NDArray
 
-from planner.actions import _Action, apply_actions, split_cell_ids
+from actions.apply import apply_actions
+from actions.models import ActionBase
+from actions.sites import split_cell_ids
 from twin.config import RadioConfig
 from twin.demand import Demand
 from twin.engine import Twin
@@ -63,7 +65,7 @@ class WhatIfJob:
     neighbour-harm and coverage rows).
     """
 
-    actions: tuple[_Action, ...]
+    actions: tuple[ActionBase, ...]
     hours: tuple[int, ...]
     warm_ids: tuple[str, ...] | None = None
     warm_util: NDArray[np.float64] | None = None

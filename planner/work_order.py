@@ -25,7 +25,8 @@ from typing import Any
 
 import numpy as np
 
-from planner.actions import (
+from actions.models import (
+    ActionBase,
     AddSmallCell,
     SetAzimuth,
     SetCio,
@@ -33,11 +34,10 @@ from planner.actions import (
     SetTilt,
     SplitSector,
     UpgradeMimo,
-    _Action,
-    describe,
-    split_cell_ids,
 )
-from planner.candidates import Candidate
+from actions.pricing import PricedAction
+from actions.rows import describe
+from actions.sites import split_cell_ids
 from planner.verify import Verification
 from twin.network import Network
 
@@ -47,21 +47,21 @@ PRUNE_TOLERANCE = 0.005
 GENERATED_PREFIX = "generated"
 
 #: (parameter, unit) each cell action changes.
-PARAMETERS: dict[type[_Action], tuple[str, str]] = {
+PARAMETERS: dict[type[ActionBase], tuple[str, str]] = {
     SetTilt: ("elec_tilt_deg", "deg"), SetAzimuth: ("azimuth_deg", "deg"),
     SetPower: ("tx_power_dbm", "dBm"), SetCio: ("cio_db", "dB"),
     UpgradeMimo: ("mimo_layers", "layers"),
 }
 
-Verifier = Callable[[Sequence[_Action]], Verification]
-Gate = Callable[[Sequence[Candidate], Verification], bool | None]
+Verifier = Callable[[Sequence[ActionBase]], Verification]
+Gate = Callable[[Sequence[PricedAction], Verification], bool | None]
 
 
 def _fmt(v: Any) -> str:
     return f"{v:g}" if isinstance(v, int | float) else str(v)
 
 
-def from_to(action: _Action, network: Network) -> dict[str, Any]:
+def from_to(action: ActionBase, network: Network) -> dict[str, Any]:
     """Site, cell, parameter and its value before -> after ``action`` on ``network`` (the
     network before the plan), plus a one-line work-order text."""
     if isinstance(action, AddSmallCell):
@@ -127,7 +127,7 @@ def _met(ver: Verification, target: float) -> bool:
     return bool(ver.peak <= target and ver.converged)
 
 
-def prune(chosen: Sequence[Candidate], ver: Verification, passed: bool | None,
+def prune(chosen: Sequence[PricedAction], ver: Verification, passed: bool | None,
           target: float, run: Verifier, gate: Gate,
           order_hint: Sequence[float] | None = None,
           tolerance: float = PRUNE_TOLERANCE) -> tuple[list[int], Verification, bool | None,
@@ -173,7 +173,7 @@ def prune(chosen: Sequence[Candidate], ver: Verification, passed: bool | None,
     return keep, ver, passed, dropped, runs
 
 
-def examine(chosen: Sequence[Candidate], ver: Verification, base: Verification,
+def examine(chosen: Sequence[PricedAction], ver: Verification, base: Verification,
             network: Network, run: Verifier, gate: Gate, target: float,
             order_hint: Sequence[float] | None = None, passed: bool | None = None,
             do_prune: bool = True) -> Examined:

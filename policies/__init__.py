@@ -7,12 +7,12 @@ from __future__ import annotations
 from policies.action_bounds import ActionBounds, ParamRange
 from policies.engine import PolicySet, Verdict, load_policy, policy_from_texts
 from policies.errors import PolicyError, PolicyIssue
-from policies.linear import LinearConstraint, PricedAction
+from policies.linear import LinearConstraint
 from policies.results import RuleResult, Violation
 from policies.store import PolicyStore
 
 __all__ = [
     "ActionBounds", "LinearConstraint", "ParamRange", "PolicyError", "PolicyIssue",
-    "PolicySet", "PolicyStore", "PricedAction", "RuleResult", "Verdict", "Violation",
+    "PolicySet", "PolicyStore", "RuleResult", "Verdict", "Violation",
     "load_policy", "policy_from_texts",
 ]

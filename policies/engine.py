@@ -20,10 +20,12 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from actions.costs import CostCatalogue
+from actions.models import ACTION_KINDS, ActionBase
+from actions.pricing import PricedAction
 from policies.action_bounds import ActionBounds, BoundsBuilder
 from policies.errors import PolicyError, PolicyIssue
-from policies.kinds import ACTION_KINDS
-from policies.linear import LinearConstraint, PricedAction
+from policies.linear import LinearConstraint
 from policies.plan import read_plan
 from policies.results import RuleResult, Violation
 from policies.rules import RuleBase
@@ -116,7 +118,7 @@ class PolicySet:
             r.narrow(b, network)
         return b.freeze()
 
-    def action_violations(self, action: Any, network: Network) -> list[Violation]:
+    def action_violations(self, action: ActionBase, network: Network) -> list[Violation]:
         """Per-action rules (bounds, allowed kinds, zones, EMF, protected cells) broken by
         one action, deny and warn alike (see ``Violation.severity``)."""
         out = []
@@ -143,13 +145,13 @@ class PolicySet:
                                                     {i: 1.0}, "<=", 0.0))
         return out
 
-    def check_plan(self, plan: Mapping[str, Any], network: Network, costs: Any = None
-                   ) -> Verdict:
+    def check_plan(self, plan: Mapping[str, Any], network: Network,
+                   costs: CostCatalogue | None = None) -> Verdict:
         """The final gate: every rule's verdict on a plan (``celltwin plan --json``).
 
-        Costs are re-priced from ``costs`` (a ``planner.costs.CostCatalogue``; None: the
-        shipped one) and never taken below it; actions are re-validated; an invalid plan is
-        denied by the built-in rule ``builtin.plan-valid``.
+        Costs are re-priced from ``costs`` (None: the shipped catalogue) and never taken
+        below it; actions are re-validated; an invalid plan is denied by the built-in rule
+        ``builtin.plan-valid``.
         """
         ctx = read_plan(dict(plan) if isinstance(plan, Mapping) else plan, network, costs)
         results = [

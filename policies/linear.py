@@ -1,37 +1,25 @@
-"""Types shared with the optimiser: a priced candidate action and a linear constraint on the
-selection variables ``x_i`` in {0, 1} (one per candidate, ``i`` = index in the item list)."""
+"""A linear constraint on the selection variables ``x_i`` in {0, 1} (one per priced
+candidate, ``i`` = its index in the item list): what the policy engine's aggregate and
+per-action deny rules give the optimiser (:meth:`policies.engine.PolicySet.linear_constraints`),
+and what the planner's MILP reads (``planner.milp.add_policy_constraints``)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Literal
 
-from policies.kinds import action_site_id
-from twin.network import Network
-
-
-@dataclass(frozen=True)
-class PricedAction:
-    """A candidate action with the amount it charges to the budget (EUR) and the site it
-    spends it on: the target cell's site, or ``SC-<candidate>`` for a new small cell."""
-
-    action: Any
-    cost_eur: float
-    site_id: str
-
-    @classmethod
-    def of(cls, action: Any, network: Network, cost_eur: float) -> PricedAction:
-        return cls(action, float(cost_eur), action_site_id(action, network))
+Sense = Literal["<=", ">=", "=="]
 
 
 @dataclass(frozen=True)
 class LinearConstraint:
-    """``sum_i coeffs[i] * x_i  <sense>  rhs`` from one deny rule."""
+    """``sum_i coeffs[i] * x_i  <sense>  rhs`` from one rule (``rule_id``; ``message`` says
+    why, for a planner)."""
 
     rule_id: str
     message: str
     coeffs: dict[int, float] = field(default_factory=dict)
-    sense: Literal["<="] = "<="
+    sense: Sense = "<="
     rhs: float = 0.0
 
     def lhs(self, selected: set[int] | list[int] | tuple[int, ...]) -> float:
@@ -40,4 +28,10 @@ class LinearConstraint:
 
     def satisfied(self, selected: set[int] | list[int] | tuple[int, ...],
                   tol: float = 1e-6) -> bool:
-        return self.lhs(selected) <= self.rhs + tol * max(1.0, abs(self.rhs))
+        """Whether the selection meets the constraint (``tol`` relative to ``rhs``)."""
+        lhs, slack = self.lhs(selected), tol * max(1.0, abs(self.rhs))
+        if self.sense == "<=":
+            return lhs <= self.rhs + slack
+        if self.sense == ">=":
+            return lhs >= self.rhs - slack
+        return abs(lhs - self.rhs) <= slack

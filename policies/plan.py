@@ -1,24 +1,27 @@
 """Read a plan (the JSON of ``celltwin plan --json``) for the gate, trusting as little of it as
-possible: actions are re-validated against the planner's action models, targets are looked up
-in the network, and each action's cost is re-priced from the cost catalogue.
+possible: actions are re-validated against the action models (:mod:`actions.models`), targets
+are looked up in the network, and each action's cost is re-priced from the cost catalogue.
 
 A plan may have been edited by hand (through the API or in a file), so a stated cost is never
 taken below the catalogue price: the gate charges ``max(stated, catalogue)`` per action. A plan
 priced with a dearer catalogue keeps its own numbers; one edited to look cheaper does not.
 KPIs (``before``/``after``, ``cells_before``/``cells_after``) cannot be recomputed without
 running the twin; verification rules read them as given and fail when they are missing.
-
-The planner's models are imported inside :func:`read_plan` (planner depends on policies, not
-the other way round at import time).
 """
 
 from __future__ import annotations
 
+import functools
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
-from policies.linear import PricedAction
+import pydantic
+
+from actions.apply import check_targets
+from actions.costs import Cost, CostCatalogue, load_costs
+from actions.models import ActionBase, action_adapter
+from actions.pricing import PricedAction, price
 from twin.errors import CelltwinError
 from twin.network import Network
 
@@ -35,7 +38,8 @@ class PlanContext:
         plan: the raw JSON object.
         network: the network the plan applies to (before the plan).
         actions: (index in ``plan["actions"]``, validated action) for each usable action.
-        items: the same actions priced (aligned with ``actions``).
+        items: the same actions priced (aligned with ``actions``) at the amount the gate
+            charges (``cost.total_eur``).
         problems: what makes the plan invalid (unparsable action, unknown id, two actions on
             one knob); any problem denies the plan.
         cost_notes: stated costs that differ from the catalogue.
@@ -45,7 +49,7 @@ class PlanContext:
 
     plan: dict[str, Any]
     network: Network
-    actions: list[tuple[int, Any]] = field(default_factory=list)
+    actions: list[tuple[int, ActionBase]] = field(default_factory=list)
     items: list[PricedAction] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
     cost_notes: list[str] = field(default_factory=list)
@@ -76,22 +80,20 @@ def number(v: Any) -> float | None:
     return f if math.isfinite(f) else None
 
 
-def read_plan(plan: Any, network: Network, costs: Any = None) -> PlanContext:
-    """Validate, look up and price a plan's actions. ``costs`` is a
-    ``planner.costs.CostCatalogue`` (None: the shipped default)."""
-    from planner.actions import action_adapter, check_targets, price
-    from planner.costs import load_costs
-
+def read_plan(plan: Any, network: Network, costs: CostCatalogue | None = None
+              ) -> PlanContext:
+    """Validate, look up and price a plan's actions (``costs``: the catalogue to price with;
+    None: the shipped default)."""
     if not isinstance(plan, dict):
         return PlanContext(plan={}, network=network,
                            problems=["the plan is not a JSON object"])
-    catalogue = costs if costs is not None else _default_costs(load_costs)
+    catalogue = costs if costs is not None else _default_costs()
     rows = plan.get("actions")
     problems: list[str] = []
     if not isinstance(rows, list):
         problems.append("the plan has no 'actions' list")
         rows = []
-    actions: list[tuple[int, Any]] = []
+    actions: list[tuple[int, ActionBase]] = []
     items: list[PricedAction] = []
     notes: list[str] = []
     knobs: dict[tuple[str, str], int] = {}
@@ -102,7 +104,7 @@ def read_plan(plan: Any, network: Network, costs: Any = None) -> PlanContext:
         params = {k: v for k, v in row.items() if k not in ROW_EXTRAS}
         try:
             action = action_adapter.validate_python(params)
-        except Exception as exc:  # pydantic.ValidationError: say which action and why
+        except pydantic.ValidationError as exc:  # say which action and why
             problems.append(f"action {i} ({row.get('kind', '?')}) is not valid: "
                             f"{_first_error(exc)}")
             continue
@@ -119,18 +121,21 @@ def read_plan(plan: Any, network: Network, costs: Any = None) -> PlanContext:
         knobs[knob] = i
         stated = number(row.get("cost"))
         try:
-            listed: float | None = float(price(action, network, catalogue).total_eur)
+            listed_cost: Cost | None = price(action, network, catalogue)
         except CelltwinError as exc:
-            listed = None
+            listed_cost = None
             if stated is None:
                 problems.append(f"action {i}: cannot be priced ({exc}) and states no cost")
                 continue
+        listed = None if listed_cost is None else float(listed_cost.total_eur)
         charged = max(x for x in (stated, listed) if x is not None)
         if stated is not None and listed is not None and abs(stated - listed) > 0.5:
             notes.append(f"action {i} ({action.kind} {knob[0]}) states EUR {stated:,.0f}, "
                          f"the catalogue says EUR {listed:,.0f}; charged EUR {charged:,.0f}")
         actions.append((i, action))
-        items.append(PricedAction.of(action, network, charged))
+        cost = (Cost.stated(charged) if listed_cost is None
+                else replace(listed_cost, total_eur=charged))
+        items.append(PricedAction(action, cost, "plan"))
     total = float(sum(it.cost_eur for it in items))
     stated_total = number(plan.get("total_cost"))
     if stated_total is not None and abs(stated_total - total) > 0.5:
@@ -141,19 +146,12 @@ def read_plan(plan: Any, network: Network, costs: Any = None) -> PlanContext:
                        plan_budget_eur=number(plan.get("budget")))
 
 
-_COSTS: list[Any] = []
+@functools.cache
+def _default_costs() -> CostCatalogue:
+    return load_costs(None)
 
 
-def _default_costs(loader: Any) -> Any:
-    if not _COSTS:
-        _COSTS.append(loader(None))
-    return _COSTS[0]
-
-
-def _first_error(exc: Exception) -> str:
-    errors = getattr(exc, "errors", None)
-    if callable(errors):
-        e = errors()[0]
-        where = ".".join(str(p) for p in e.get("loc", ()))
-        return f"{where}: {e.get('msg', '')}" if where else str(e.get("msg", ""))
-    return str(exc)
+def _first_error(exc: pydantic.ValidationError) -> str:
+    e = exc.errors()[0]
+    where = ".".join(str(p) for p in e.get("loc", ()))
+    return f"{where}: {e.get('msg', '')}" if where else str(e.get("msg", ""))

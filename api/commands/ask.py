@@ -30,6 +30,7 @@ from planner.intent.model import Hours, PlanningIntent
 from planner.intent.network_check import require_valid
 from planner.intent.ts28312 import intent_document, intent_from_document
 from planner.loop import PlannerSettings
+from policies import PolicySet
 from twin.errors import InputFileError, ValidationError
 from twin.network import Network
 
@@ -56,7 +57,7 @@ def add_ask_arguments(p: Any) -> None:
 class AskedIntent:
     intent: PlanningIntent
     mapped: MappedOptions
-    policy: Any
+    policy: PolicySet | None
     llm_record: dict[str, Any] | None = None
 
     def settings(self, base: PlannerSettings) -> PlannerSettings:
@@ -75,7 +76,8 @@ def defaults_from_args(args: argparse.Namespace) -> PlanningIntent:
 
 
 def parse_request(text: str, network: Network, defaults: PlanningIntent, parser: str,
-                  llm: str, policy: Any) -> tuple[PlanningIntent, dict[str, Any] | None]:
+                  llm: str, policy: PolicySet | None
+                  ) -> tuple[PlanningIntent, dict[str, Any] | None]:
     """The intent of ``text`` (``parser``: llm | baseline) and the LLM's record, if asked."""
     from planner.intent.baseline import parse_baseline
 
@@ -96,7 +98,7 @@ def read_document(path: Path) -> PlanningIntent:
     return intent_from_document(doc)
 
 
-def ask_intent(args: argparse.Namespace, network: Network, policy: Any, llm: str
+def ask_intent(args: argparse.Namespace, network: Network, policy: PolicySet | None, llm: str
                ) -> AskedIntent | None:
     """Parse ``--ask`` (or read ``--intent``), print it, and return it when confirmed (None:
     nothing to plan)."""

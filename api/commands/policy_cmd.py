@@ -81,7 +81,7 @@ def _network(args: argparse.Namespace, plan: Any) -> Any:
 
 
 def run_check(args: argparse.Namespace) -> int:
-    from planner.costs import load_costs
+    from actions.costs import load_costs
     from policies import load_policy
 
     try:

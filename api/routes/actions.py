@@ -7,9 +7,9 @@ from typing import Any
 
 from fastapi import APIRouter
 
+from actions.models import ACTION_TYPES
 from api.deps import ViewerDep
 from api.schemas.common import ERRORS
-from planner.actions import ACTION_TYPES
 
 router = APIRouter(tags=["plans"], responses=ERRORS)
 

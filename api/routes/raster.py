@@ -7,13 +7,13 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 
+from actions.apply import apply_actions
 from api import crud
 from api.deps import CacheDep, SessionDep, ViewerDep
 from api.errors import ApiError
 from api.planning import parse_edited
 from api.raster import RasterLayer, raster
 from api.schemas.common import ERRORS, NOT_FOUND
-from planner.actions import apply_actions
 from planner.generated_sites import network_for_result
 
 router = APIRouter(tags=["state"], responses={**ERRORS, **NOT_FOUND})

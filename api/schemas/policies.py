@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
+from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from policies import PolicySet
 
 MAX_FILES = 50
 MAX_TEXT = 200_000
@@ -71,9 +73,7 @@ class PolicyValidation(BaseModel):
     issues: list[PolicyIssuePublic]
 
 
-def rule_summaries(policy: Any) -> list[RuleSummary]:
-    from pathlib import Path
-
+def rule_summaries(policy: PolicySet) -> list[RuleSummary]:
     return [RuleSummary(id=s.rule.id, kind=s.rule.kind_name, severity=s.rule.severity,
                         message=s.rule.message, file=Path(s.file).name, line=s.line)
             for s in policy.rules]

@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 
 import pydantic
 
-from planner.actions import ACTION_KINDS
+from actions.models import ACTION_KINDS
 from planner.intent import lexicon as lx
 from planner.intent.model import Area, Hours, PlanningIntent, Unmatched
 from planner.intent.text_guard import check_request_text, fold

@@ -2,7 +2,7 @@
 
 For each request :func:`answer_model` builds a pydantic model whose JSON schema guidance
 compiles into a token-level grammar: cell and site ids are enums of the network's real ids,
-action kinds the planner's :data:`planner.actions.ACTION_KINDS` (minus what the policy
+action kinds of :data:`actions.models.ACTION_KINDS` (minus what the policy
 forbids), numbers are bounded integers (target 10-100 %, budget up to 100 M EUR, hours 0-24,
 radius 50-20 000 m, actions 0-50) and lists are short. The model therefore cannot name an id
 that does not exist, whatever the request says. The request itself passes
@@ -39,11 +39,12 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
-from planner.actions import ACTION_KINDS
+from actions.models import ACTION_KINDS
 from planner.intent import lexicon as lx
 from planner.intent.baseline import parse_baseline
 from planner.intent.model import DAYS, Area, Hours, PlanningIntent
 from planner.intent.text_guard import check_request_text, fold
+from policies import PolicySet
 from twin.network import Network
 
 PARSER = "llm+baseline"
@@ -313,7 +314,7 @@ class LLMIntentParser:
         self.max_tokens = max_tokens
 
     def parse(self, text: str, network: Network, defaults: PlanningIntent | None = None,
-              policy: Any | None = None) -> LLMIntentResult:
+              policy: PolicySet | None = None) -> LLMIntentResult:
         t = check_request_text(text)
         defaults = defaults or PlanningIntent()
         base = parse_baseline(t, network, defaults)

@@ -24,10 +24,12 @@ import json
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from planner.actions import ACTION_KINDS
+from actions.models import ACTION_KINDS
 from planner.intent.model import PlanningIntent
 from planner.intent.network_check import area_candidates, area_cells, require_valid
 from planner.loop import PlannerSettings
+from policies import PolicySet
+from policies.schema import SourcedRule
 from twin.network import Network
 
 INTENT_RULE_FILE = "intent"
@@ -107,19 +109,17 @@ def intent_rules(m: MappedOptions) -> list[Any]:
     return rules
 
 
-def policy_for(m: MappedOptions, policy: Any | None) -> Any | None:
+def policy_for(m: MappedOptions, policy: PolicySet | None) -> PolicySet | None:
     """``policy`` plus the request-scoped rules of ``m`` (a new policy set; the operator's
     rules are unchanged and still have the last word)."""
     rules = intent_rules(m)
     if not rules:
         return policy
-    from policies.engine import PolicySet
-    from policies.schema import SourcedRule
-
     extra = tuple(SourcedRule(r, INTENT_RULE_FILE, i + 1) for i, r in enumerate(rules))
     base_rules = tuple(policy.rules) if policy is not None else ()
-    h = hashlib.sha256((getattr(policy, "policy_hash", "") + json.dumps(
+    h = hashlib.sha256(((policy.policy_hash if policy is not None else "") + json.dumps(
         m.to_json(), sort_keys=True)).encode()).hexdigest()
-    source = (getattr(policy, "source", "") or "no operator policy") + " + request intent"
-    files = (*tuple(getattr(policy, "files", ())), INTENT_RULE_FILE)
+    source = (policy.source if policy is not None else "") or "no operator policy"
+    source += " + request intent"
+    files = (*(policy.files if policy is not None else ()), INTENT_RULE_FILE)
     return PolicySet(base_rules + extra, h, source, files)

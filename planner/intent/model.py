@@ -13,7 +13,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from planner.actions import ACTION_KINDS
+from actions.models import ACTION_KINDS
 from planner.plan import DEFAULT_BUDGET_EUR, DEFAULT_MAX_ACTIONS, DEFAULT_TARGET
 
 #: The fields whose provenance is recorded (the keys of ``PlanningIntent.source``).

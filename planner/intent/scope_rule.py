@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Literal
 
+from actions.models import CELL_KINDS, ActionBase
 from policies.action_bounds import BoundsBuilder
-from policies.kinds import ACTION_KINDS, target_cell
 from policies.rules.base import RuleBase
 from twin.network import Network
 
@@ -23,19 +23,18 @@ class IntentScopeRule(RuleBase):
         keep = set(self.cell_ids)
         for cell in network.cells["cell_id"].astype(str):
             if cell not in keep:
-                for kind in ACTION_KINDS:
-                    if kind != "add_small_cell":
-                        bounds.deny_target(kind, cell)
+                for kind in CELL_KINDS:
+                    bounds.deny_target(kind, cell)
         cands = set(self.candidate_ids)
         for cand in network.candidates["candidate_id"].astype(str):
             if cand not in cands:
                 bounds.deny_target("add_small_cell", cand)
                 bounds.forbidden_candidates.add(cand)
 
-    def action_problems(self, action: Any, network: Network) -> list[str]:
-        cell = target_cell(action)
+    def action_problems(self, action: ActionBase, network: Network) -> list[str]:
+        cell = action.target_cell()
         if cell is not None:
             return [] if cell in self.cell_ids else [f"cell {cell} is outside the request's area"]
-        cand = str(action.candidate_id)
+        cand = action.target_id()
         return [] if cand in self.candidate_ids else [
             f"candidate {cand} is outside the request's area"]

@@ -30,6 +30,7 @@ import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
+from actions.models import ACTION_KINDS
 from twin.demand import Demand
 from twin.engine import Twin
 from twin.errors import ValidationError
@@ -237,8 +238,6 @@ def case_policy_dir(spec: CaseSpec, root: Path) -> Path | None:
     for item in src.iterdir():
         if item.name.endswith(".yaml") and not item.name.endswith("_cases.yaml"):
             (out / item.name).write_text(item.read_text())
-    from planner.actions import ACTION_KINDS
-
     lines = ["description: Restrictions of a generated training case.", "rules:"]
     if spec.forbid:
         allowed = ", ".join(k for k in ACTION_KINDS if k not in spec.forbid)

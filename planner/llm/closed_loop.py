@@ -15,11 +15,13 @@ from typing import Any
 
 import numpy as np
 
-from planner.actions import ACTION_KINDS, _Action, describe
-from planner.costs import CostCatalogue
+from actions.costs import CostCatalogue
+from actions.models import ACTION_KINDS, ActionBase
+from actions.rows import describe
 from planner.llm.digest import DigestRows, build_digest
 from planner.llm.grammar import ProposalSpace
 from planner.llm.proposer import LLMProposer, ProposalRound
+from policies import PolicySet
 from twin.network import Network
 from twin.state import State
 
@@ -47,7 +49,7 @@ def _narrow(default: tuple[int, int], rng: Any) -> tuple[int, int]:
 class LLMCandidateProposer:
     """Callable ``(ProposalRequest) -> list[action]`` backed by an :class:`LLMProposer`."""
 
-    def __init__(self, llm: LLMProposer, catalogue: CostCatalogue, policy: Any | None = None,
+    def __init__(self, llm: LLMProposer, catalogue: CostCatalogue, policy: PolicySet | None = None,
                  max_proposals: int = 6, focus_cells: int = 8, n_candidates: int = 8,
                  neighbour_cells: int = 6) -> None:
         self.llm = llm
@@ -112,7 +114,7 @@ class LLMCandidateProposer:
                              max_proposals=self.max_proposals, notes=notes, **ok)
 
     # -- the hook ----------------------------------------------------------------------------
-    def __call__(self, request: Any) -> list[_Action]:
+    def __call__(self, request: Any) -> list[ActionBase]:
         base: Network = request.twin.network
         state: State = max(request.states, key=lambda s: s.kpis["peak_prb_util"])
         space = self.space_for(base, state, request.target)
@@ -126,7 +128,7 @@ class LLMCandidateProposer:
             prompt = build_digest(request.network, state, space, self.catalogue,
                                   request.target, request.budget_eur, feedback, rows)
         rnd = self.llm.propose(prompt, space)
-        kept: list[_Action] = []
+        kept: list[ActionBase] = []
         for a in rnd.actions:
             reasons = self._denials(a, base)
             if reasons:
@@ -137,12 +139,12 @@ class LLMCandidateProposer:
         self.rounds.append(rnd)
         return kept
 
-    def _denials(self, action: _Action, base: Network) -> list[str]:
+    def _denials(self, action: ActionBase, base: Network) -> list[str]:
         if self.policy is None:
             return []
         return [f"policy {v.rule_id}: {v.problem or v.message}"
                 for v in self.policy.action_violations(action, base)
-                if getattr(v, "severity", "deny") == "deny"]
+                if v.severity == "deny"]
 
     @staticmethod
     def _feedback(request: Any, state: State) -> str | None:
@@ -163,7 +165,7 @@ class LLMCandidateProposer:
                 + (f"Still above target: {short}. Propose changes for these cells."
                    if short else "Every cell is within target; propose cheaper changes."))
 
-    def provenance(self, selected: list[_Action] | None = None) -> dict[str, Any]:
+    def provenance(self, selected: list[ActionBase] | None = None) -> dict[str, Any]:
         """The record of every round for the plan's audit trail: model (name, path, sha256),
         settings, and per round the prompt, raw output, parsed proposals, the accepted ones
         (each marked ``selected`` when the optimiser kept it in the final plan) and the

@@ -28,8 +28,8 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
+from actions.costs import load_costs
 from planner.candidates import GeneratorOptions
-from planner.costs import load_costs
 from planner.executors import make_executor
 from planner.llm.cases import (
     EVAL_SEED_START,
@@ -42,7 +42,7 @@ from planner.llm.closed_loop import LLMCandidateProposer
 from planner.llm.digest import build_digest
 from planner.llm.grammar import ProposalSpace, proposal_model
 from planner.loop import PlannerSettings, plan_network
-from planner.policy_gate import load_policy
+from policies import load_policy
 
 EXAMPLES = "examples.jsonl"
 DATA_CARD = "data_card.json"

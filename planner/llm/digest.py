@@ -13,8 +13,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from planner.actions import ACTION_KINDS
-from planner.costs import CostCatalogue
+from actions.costs import CostCatalogue
+from actions.models import ACTION_KINDS
 from planner.llm.grammar import ProposalSpace
 from twin.network import Network
 from twin.state import State

@@ -16,7 +16,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
-from planner.actions import ACTION_KINDS, parse_actions
+from actions.models import ACTION_KINDS, parse_actions
 
 RATIONALE_MAX = 100
 

@@ -9,7 +9,6 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
-from policies.kinds import NEW_SITE_KINDS
 from policies.plan import PlanContext
 from policies.results import Outcome
 from policies.rules.base import RuleBase
@@ -30,7 +29,7 @@ class ApprovalRule(RuleBase):
 
     def triggered(self, ctx: PlanContext) -> str | None:
         if self.trigger == "new_site":
-            n = sum(1 for _, a in ctx.actions if a.kind in NEW_SITE_KINDS)
+            n = sum(1 for _, a in ctx.actions if a.new_site)
             return f"{n} new site(s)" if n else None
         if self.trigger == "any_change":
             return f"{len(ctx.actions)} change(s)" if ctx.actions else None

@@ -11,12 +11,14 @@ planner understands, and the hooks through which one rule set serves three consu
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, ClassVar, Literal
+from typing import ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from actions.models import ActionBase
+from actions.pricing import PricedAction
 from policies.action_bounds import BoundsBuilder
-from policies.linear import LinearConstraint, PricedAction
+from policies.linear import LinearConstraint
 from policies.plan import PlanContext
 from policies.results import Outcome
 from twin.network import Network
@@ -55,7 +57,7 @@ class RuleBase(BaseModel):
     def narrow(self, bounds: BoundsBuilder, network: Network) -> None:
         """Narrow the action bounds (deny rules only; the engine decides)."""
 
-    def action_problems(self, action: Any, network: Network) -> list[str]:
+    def action_problems(self, action: ActionBase, network: Network) -> list[str]:
         """What is wrong with one action under this rule (empty: nothing)."""
         return []
 

@@ -5,18 +5,15 @@ action by action; as deny rules they also narrow the grammar's bounds."""
 from __future__ import annotations
 
 import math
-from typing import Any, Literal
+from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 
+from actions.models import ACTION_PARAMETERS, ActionBase, ActionKind
 from policies.action_bounds import BoundsBuilder, ParamRange
-from policies.kinds import ACTION_PARAMETERS, kind_of
 from policies.rules.base import RuleBase
 from policies.rules.counts import _check_kinds
 from twin.network import Network
-
-ActionKind = Literal["add_small_cell", "split_sector", "set_tilt", "set_azimuth", "set_power",
-                     "set_cio", "upgrade_mimo"]
 
 
 class ParameterBoundsRule(RuleBase):
@@ -54,8 +51,8 @@ class ParameterBoundsRule(RuleBase):
     def narrow(self, bounds: BoundsBuilder, network: Network) -> None:
         bounds.narrow_param(self.action_kind, self.parameter, self.range)
 
-    def action_problems(self, action: Any, network: Network) -> list[str]:
-        if kind_of(action) != self.action_kind:
+    def action_problems(self, action: ActionBase, network: Network) -> list[str]:
+        if action.kind != self.action_kind:
             return []
         value = float(getattr(action, self.parameter))
         if self.range.contains(value):
@@ -83,8 +80,8 @@ class AllowedActionsRule(RuleBase):
     def narrow(self, bounds: BoundsBuilder, network: Network) -> None:
         bounds.allowed_kinds &= set(self.action_kinds)
 
-    def action_problems(self, action: Any, network: Network) -> list[str]:
-        k = kind_of(action)
+    def action_problems(self, action: ActionBase, network: Network) -> list[str]:
+        k = action.kind
         if k in self.action_kinds:
             return []
         return [f"{k} is not an allowed action kind (allowed: {', '.join(self.action_kinds)})"]

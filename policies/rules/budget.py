@@ -13,7 +13,8 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
-from policies.linear import LinearConstraint, PricedAction
+from actions.pricing import PricedAction
+from policies.linear import LinearConstraint
 from policies.plan import PlanContext
 from policies.results import Outcome
 from policies.rules.base import RuleBase
@@ -47,7 +48,7 @@ class BudgetRule(RuleBase):
                                     self.max_eur)]
         groups: dict[str, dict[int, float]] = defaultdict(dict)
         for i, it in enumerate(items):
-            groups[it.site_id][i] = it.cost_eur
+            groups[it.site_id(network)][i] = it.cost_eur
         return [self.constraint(c, self.max_eur) for _, c in sorted(groups.items())]
 
     def evaluate(self, ctx: PlanContext) -> Outcome:
@@ -67,7 +68,7 @@ class BudgetRule(RuleBase):
                            f"EUR {cap:,.0f}", {"total_eur": total, "max_eur": cap})
         per_site: dict[str, float] = defaultdict(float)
         for it in ctx.items:
-            per_site[it.site_id] += it.cost_eur
+            per_site[it.site_id(ctx.network)] += it.cost_eur
         over = {s: v for s, v in sorted(per_site.items()) if v > cap + 0.5}
         top = max(per_site.items(), key=lambda kv: kv[1], default=("-", 0.0))
         if over:

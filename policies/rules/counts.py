@@ -9,8 +9,9 @@ from typing import Literal
 
 from pydantic import Field, field_validator
 
-from policies.kinds import ACTION_KINDS, kind_of
-from policies.linear import LinearConstraint, PricedAction
+from actions.models import ACTION_KINDS
+from actions.pricing import PricedAction
+from policies.linear import LinearConstraint
 from policies.plan import PlanContext
 from policies.results import Outcome
 from policies.rules.base import RuleBase
@@ -41,15 +42,15 @@ class MaxActionsRule(RuleBase):
     def linear(self, items: Sequence[PricedAction], network: Network) -> list[LinearConstraint]:
         groups: dict[str, dict[int, float]] = defaultdict(dict)
         for i, it in enumerate(items):
-            if self.counts(kind_of(it.action)):
-                groups[it.site_id if self.per == "site" else ""][i] = 1.0
+            if self.counts(it.kind):
+                groups[it.site_id(network) if self.per == "site" else ""][i] = 1.0
         return [self.constraint(c, self.max_count) for _, c in sorted(groups.items())]
 
     def evaluate(self, ctx: PlanContext) -> Outcome:
         groups: dict[str, int] = defaultdict(int)
         for it in ctx.items:
-            if self.counts(kind_of(it.action)):
-                groups[it.site_id if self.per == "site" else "plan"] += 1
+            if self.counts(it.kind):
+                groups[it.site_id(ctx.network) if self.per == "site" else "plan"] += 1
         over = {g: n for g, n in sorted(groups.items()) if n > self.max_count}
         most = max(groups.values(), default=0)
         where = "per site" if self.per == "site" else "in the plan"

@@ -3,7 +3,7 @@ licence conditions: a cap on transmit power (``max_tx_power_dbm``) and/or on EIR
 (``max_eirp_dbm`` = transmit power + antenna gain, dBm).
 
 Checked actions: ``set_power`` (the new power with the cell's gain), ``add_small_cell`` (its
-power with the small-cell gain, :data:`policies.kinds.SMALL_CELL_GAIN_DBI`) and
+power with the small-cell gain, :data:`actions.sites.SMALL_CELL_GAIN_DBI`) and
 ``split_sector`` (the current power with the split's +3 dB gain). Each action is judged on the
 network as it was; a cell whose position cannot be placed counts as inside the zone.
 """
@@ -11,12 +11,13 @@ network as it was; a cell whose position cannot be placed counts as inside the z
 from __future__ import annotations
 
 import math
-from typing import Any, Literal
+from typing import Literal
 
 from pydantic import Field, model_validator
 
+from actions.models import ActionBase, AddSmallCell, SetPower, SplitSector
+from actions.sites import SMALL_CELL_GAIN_DBI, SPLIT_GAIN_DB
 from policies.action_bounds import BoundsBuilder, decimal_of
-from policies.kinds import SMALL_CELL_GAIN_DBI, SPLIT_GAIN_DB, kind_of
 from policies.rules.zones import ZonedRule
 from twin.network import Network
 
@@ -66,20 +67,19 @@ class EmfCapRule(ZonedRule):
                 bounds.cap_power(bounds.max_power_dbm_by_candidate, cid,
                                  self.power_cap(SMALL_CELL_GAIN_DBI))
 
-    def action_problems(self, action: Any, network: Network) -> list[str]:
-        kind = kind_of(action)
-        if kind == "add_small_cell":
-            cid = str(action.candidate_id)
+    def action_problems(self, action: ActionBase, network: Network) -> list[str]:
+        if isinstance(action, AddSmallCell):
+            cid = action.candidate_id
             zone = self.zone_of(network, "candidates").get(cid)
             return self._judge(f"small cell at {cid}", zone, float(action.tx_power_dbm),
                                SMALL_CELL_GAIN_DBI)
-        if kind not in ("set_power", "split_sector"):
+        if not isinstance(action, SetPower | SplitSector):
             return []
-        cell = str(action.cell_id)
+        cell = action.cell_id
         zone = self.zone_of(network, "cells").get(cell)
         row = network.cells.loc[network.cell_index(cell)]
         gain = float(row["antenna_gain_dbi"])
-        if kind == "set_power":
+        if isinstance(action, SetPower):
             return self._judge(f"cell {cell}", zone, float(action.tx_power_dbm), gain)
         return self._judge(f"split halves of {cell}", zone, float(row["tx_power_dbm"]),
                            gain + SPLIT_GAIN_DB)

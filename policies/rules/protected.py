@@ -4,12 +4,12 @@ ignored (a policy may list cells of several networks)."""
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Literal
 
 from pydantic import model_validator
 
+from actions.models import CELL_KINDS, ActionBase
 from policies.action_bounds import BoundsBuilder
-from policies.kinds import ACTION_KINDS, target_cell
 from policies.rules.base import RuleBase
 from twin.network import Network
 
@@ -35,13 +35,12 @@ class ProtectedCellsRule(RuleBase):
     def narrow(self, bounds: BoundsBuilder, network: Network) -> None:
         cells = self.protected(network)
         bounds.protected_cells |= cells
-        for kind in ACTION_KINDS:
-            if kind != "add_small_cell":
-                for cell in cells:
-                    bounds.deny_target(kind, cell)
+        for kind in CELL_KINDS:
+            for cell in cells:
+                bounds.deny_target(kind, cell)
 
-    def action_problems(self, action: Any, network: Network) -> list[str]:
-        cell = target_cell(action)
+    def action_problems(self, action: ActionBase, network: Network) -> list[str]:
+        cell = action.target_cell()
         if cell is None or cell not in self.protected(network):
             return []
         return [f"cell {cell} is protected"]

@@ -11,9 +11,9 @@ from typing import Any, Literal
 import numpy as np
 from pydantic import PrivateAttr, model_validator
 
+from actions.models import ActionBase, AddSmallCell
 from policies.action_bounds import BoundsBuilder
 from policies.geometry import Crs, Zone, inside, parse_zones, positions
-from policies.kinds import kind_of
 from policies.rules.base import RuleBase
 from twin.network import Network
 
@@ -81,10 +81,10 @@ class ForbiddenZoneRule(ZonedRule):
                 bounds.forbidden_candidates.add(cid)
                 bounds.deny_target("add_small_cell", cid)
 
-    def action_problems(self, action: Any, network: Network) -> list[str]:
-        if kind_of(action) != "add_small_cell":
+    def action_problems(self, action: ActionBase, network: Network) -> list[str]:
+        if not isinstance(action, AddSmallCell):
             return []
-        cid = str(action.candidate_id)
+        cid = action.candidate_id
         zone = self.zone_of(network, "candidates").get(cid)
         if zone is None:
             return []

@@ -9,10 +9,11 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
+from actions.apply import apply_actions
+from actions.models import parse_actions
 from api.audit import code_version
 from api.main import create_app
 from api.network_store import network_hash
-from planner.actions import apply_actions, parse_actions
 from policies import load_policy
 from tests.api.conftest import QUICK_PLAN, auth, make_settings, wait_plan
 from twin.scenarios import load_scenario
@@ -145,7 +146,7 @@ def test_verify_runs_the_twin_on_the_edit(client: TestClient,
     assert body["peak_after"] == pytest.approx(after.kpis["peak_prb_util"], abs=1e-6)
     assert body["after"]["peak_prb_util"] == pytest.approx(after.kpis["peak_prb_util"],
                                                            abs=1e-6)
-    assert body["total_cost"] == 100.0  # set_tilt in planner/costs_default.yaml
+    assert body["total_cost"] == 100.0  # set_tilt in actions/costs_default.yaml
     assert body["actions"][0]["description"].startswith("set electrical tilt")
 
 

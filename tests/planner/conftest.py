@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from planner.costs import CostCatalogue, load_costs
+from actions.costs import CostCatalogue, load_costs
 from twin.config import RadioConfig
 from twin.demand import Demand
 from twin.engine import Twin

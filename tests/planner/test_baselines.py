@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from planner.actions import apply_actions
+from actions.apply import apply_actions
 from planner.baselines import exhaustive_linear, greedy, random_feasible, random_plan
 from planner.candidates import generate_candidates
 from planner.executors import SerialExecutor

@@ -4,16 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from planner.actions import (
-    AddSmallCell,
-    SetCio,
-    SetPower,
-    SetTilt,
-    SplitSector,
-    UpgradeMimo,
-    apply_actions,
-    price,
-)
+from actions.apply import apply_actions
+from actions.models import AddSmallCell, SetCio, SetPower, SetTilt, SplitSector, UpgradeMimo
+from actions.pricing import price
 from planner.candidates import generate_candidates, hot_cells
 
 from .conftest import HOTSPOT_XY_M, PlanCase

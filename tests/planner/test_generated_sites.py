@@ -10,7 +10,8 @@ import numpy as np
 import pytest
 
 import policies
-from planner.actions import apply_actions
+from actions.apply import apply_actions
+from actions.models import parse_actions
 from planner.executors import SerialExecutor
 from planner.generated_sites import (
     MIN_SITE_DISTANCE_M,
@@ -22,6 +23,7 @@ from planner.generated_sites import (
 from planner.llm.closed_loop import LLMCandidateProposer
 from planner.loop import PlannerSettings, plan_network
 from planner.verify import verify
+from policies.plan import ROW_EXTRAS
 from twin.engine import Twin
 from twin.schema import validate
 from twin.tables import CANDIDATES
@@ -121,9 +123,6 @@ def test_plan_without_a_candidate_list_proposes_generated_small_cells(case: Plan
     # the stored result carries what it needs to be re-verified on the stored network
     net = network_for_result(bare.network, j)
     assert {g["candidate_id"] for g in gen} <= set(net.candidates["candidate_id"])
-    from planner.actions import parse_actions
-    from policies.plan import ROW_EXTRAS
-
     acts = parse_actions([{k: v for k, v in r.items() if k not in ROW_EXTRAS}
                           for r in j["actions"]])
     ver = verify(Twin(net, bare.demand, bare.config), acts, (bare.demand.busy_hour,))

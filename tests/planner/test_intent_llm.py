@@ -7,7 +7,7 @@ from __future__ import annotations
 import pydantic
 import pytest
 
-from planner.actions import ACTION_KINDS
+from actions.models import ACTION_KINDS
 from planner.intent.baseline import parse_baseline
 from planner.intent.llm_parser import LLMIntentParser, answer_model, answer_to_intent, merge
 from planner.intent.model import PlanningIntent

@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import pytest
 
-from planner.actions import ACTION_KINDS
+from actions.models import ACTION_KINDS
 from planner.intent.mapping import map_intent, policy_for, settings_for
 from planner.intent.model import Area, Hours, PlanningIntent
 from planner.intent.named_networks import named_network
 from planner.intent.network_check import check_intent, require_valid
 from planner.intent.ts28312 import intent_document, intent_from_document
-from planner.policy_gate import load_policy
+from policies import load_policy
 from twin.errors import ValidationError
 
 

@@ -6,8 +6,8 @@ import json
 
 import pytest
 
+from actions.models import SetCio, SetTilt
 from api.cli import main
-from planner.actions import SetCio, SetTilt
 from planner.llm.cases import EVAL_SEED_START, build_case, draw_case
 from planner.llm.dataset import DATA_CARD, EXAMPLES, completion_items, label_case
 from planner.llm.grammar import ProposalSpace, proposal_model

@@ -8,14 +8,14 @@ from typing import Any
 
 import pytest
 
-from planner.actions import SetTilt
-from planner.costs import load_costs
+from actions.costs import load_costs
+from actions.models import SetTilt
 from planner.llm.closed_loop import LLMCandidateProposer
 from planner.llm.digest import DigestRows, build_digest
 from planner.llm.grammar import ProposalSpace
 from planner.llm.proposer import LLMProposer
 from planner.loop import ProposalRequest
-from planner.policy_gate import load_policy
+from policies import load_policy
 from twin.scenarios import load_scenario
 
 

@@ -2,7 +2,7 @@
 
 import pytest
 
-from planner.costs import load_costs
+from actions.costs import load_costs
 from planner.llm.digest import build_digest
 from planner.llm.grammar import ProposalSpace
 from planner.llm.proposer import LLMProposer

@@ -13,7 +13,7 @@ for _mod in ("torch", "transformers", "peft", "gguf"):
     pytest.importorskip(_mod, reason=f"{_mod} is not installed: the LoRA training test needs "
                         "the [train] extra (pip install -e '.[train]')")
 
-from planner.costs import load_costs  # noqa: E402
+from actions.costs import load_costs  # noqa: E402
 from planner.llm.adapter import check_adapter, read_metadata  # noqa: E402
 from planner.llm.cases import build_case, draw_case  # noqa: E402
 from planner.llm.closed_loop import LLMCandidateProposer  # noqa: E402

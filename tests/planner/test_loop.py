@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from planner.actions import AddSmallCell, SetCio, apply_actions, parse_actions
+from actions.apply import apply_actions
+from actions.models import AddSmallCell, SetCio, parse_actions
 from planner.executors import SerialExecutor
 from planner.loop import PlannerSettings, ProposalRequest, plan_network
 from twin.engine import Twin

@@ -8,16 +8,17 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from planner.actions import SetCio, SetTilt, SplitSector, UpgradeMimo
-from planner.candidates import Candidate
-from planner.costs import Cost
-from planner.milp import LinearConstraint, MilpSettings, solve_selection
+from actions.costs import Cost
+from actions.models import SetCio, SetTilt, SplitSector, UpgradeMimo
+from actions.pricing import PricedAction
+from planner.milp import MilpSettings, solve_selection
 from planner.sensitivity import Linearisation
+from policies import LinearConstraint
 from twin.errors import ValidationError
 
 
-def _cand(action, eur: float) -> Candidate:
-    return Candidate(action, Cost(eur, 0.0, eur))
+def _cand(action, eur: float) -> PricedAction:
+    return PricedAction(action, Cost(eur, 0.0, eur))
 
 
 def _lin(base: np.ndarray, delta: np.ndarray, ids: tuple[str, ...]) -> Linearisation:

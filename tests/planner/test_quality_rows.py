@@ -7,21 +7,21 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from planner.actions import SetCio, SetTilt, SplitSector, UpgradeMimo
-from planner.candidates import Candidate
-from planner.costs import Cost
+from actions.costs import Cost
+from actions.models import SetCio, SetTilt, SplitSector, UpgradeMimo
+from actions.pricing import PricedAction
 from planner.executors import SerialExecutor
 from planner.milp import MilpSettings, QualityLimits, solve_selection
 from planner.policy_gate import (
     coverage_floor,
     linearised_breaks,
     load_cap,
-    load_policy,
     p5_drop_limit,
 )
 from planner.sensitivity import Linearisation, linearise
 from planner.verify import cell_rows, verify
 from planner.whatif import WhatIfContext, cell_p5_mbps
+from policies import load_policy
 
 from .conftest import PlanCase
 
@@ -43,7 +43,7 @@ def test_quality_model_is_exact_one_change_away(case: PlanCase):
     hours = (case.demand.busy_hour,)
     acts = [SetTilt(cell_id="S01-1", elec_tilt_deg=10.0), SetCio(cell_id="S01-1", cio_db=-6.0),
             UpgradeMimo(cell_id="S05-3", mimo_layers=4), SplitSector(cell_id="S01-1")]
-    items = [Candidate(a, Cost(0.0, 0.0, 0.0)) for a in acts]
+    items = [PricedAction(a, Cost(0.0, 0.0, 0.0)) for a in acts]
     base = verify(tw, [], hours)
     lin = linearise(WhatIfContext.of(tw), items, hours, SerialExecutor(), (),
                     base.as_result(quality=True), quality=True)
@@ -75,8 +75,8 @@ def _lin(base, delta, p5_base, p5_delta, cov_base=None, cov_delta=None) -> Linea
 
 
 def _items():
-    return [Candidate(SetCio(cell_id="A", cio_db=-6.0), Cost(0.0, 0.0, 0.0)),
-            Candidate(UpgradeMimo(cell_id="A", mimo_layers=4), Cost(7200.0, 0.0, 7200.0))]
+    return [PricedAction(SetCio(cell_id="A", cio_db=-6.0), Cost(0.0, 0.0, 0.0)),
+            PricedAction(UpgradeMimo(cell_id="A", mimo_layers=4), Cost(7200.0, 0.0, 7200.0))]
 
 
 def test_p5_rows_steer_away_from_a_throughput_harm():

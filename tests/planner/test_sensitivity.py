@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from planner.actions import AddSmallCell, SetCio, SetTilt, SplitSector, UpgradeMimo, apply_actions
+from actions.apply import apply_actions
+from actions.models import AddSmallCell, SetCio, SetTilt, SplitSector, UpgradeMimo
 from planner.candidates import price_all
 from planner.executors import SerialExecutor
 from planner.sensitivity import linearise

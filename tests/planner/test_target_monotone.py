@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 from planner.executors import SerialExecutor
 from planner.loop import PlannerSettings, plan_network
-from planner.policy_gate import load_policy
+from policies import load_policy
 from twin.demand import Demand
 
 from .conftest import PlanCase, build_case

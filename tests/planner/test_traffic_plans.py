@@ -21,8 +21,8 @@ from dataclasses import replace
 
 import pytest
 
+from actions.costs import load_costs
 from planner.candidates import GeneratorOptions
-from planner.costs import load_costs
 from planner.executors import SerialExecutor
 from planner.loop import PlannerSettings, plan_network
 from twin.engine import Twin

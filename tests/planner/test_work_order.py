@@ -5,22 +5,15 @@ from __future__ import annotations
 
 import pytest
 
-from planner.actions import (
-    AddSmallCell,
-    SetCio,
-    SetTilt,
-    SplitSector,
-    UpgradeMimo,
-    apply_actions,
-    price,
-)
-from planner.candidates import Candidate
+from actions.apply import apply_actions
+from actions.models import AddSmallCell, SetCio, SetTilt, SplitSector, UpgradeMimo
+from actions.pricing import PricedAction
 from planner.executors import SerialExecutor
 from planner.loop import PlannerSettings, plan_network
 from planner.plan import Plan
-from planner.policy_gate import load_policy
 from planner.verify import verify
 from planner.work_order import from_to, prune
+from policies import load_policy
 from twin.engine import Twin
 
 from .conftest import PlanCase, build_case
@@ -86,8 +79,8 @@ def test_every_action_row_carries_a_verified_work_order(case: PlanCase):
         assert row["description"] == wo["text"]
 
 
-def _cands(case: PlanCase, actions) -> list[Candidate]:
-    return [Candidate(a, price(a, case.network, case.catalogue)) for a in actions]
+def _cands(case: PlanCase, actions) -> list[PricedAction]:
+    return [PricedAction.of(a, case.network, case.catalogue) for a in actions]
 
 
 def test_prune_drops_an_action_that_does_nothing_and_keeps_the_rest(case: PlanCase):

@@ -10,7 +10,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from planner.actions import (
+from actions.models import (
+    ACTION_PARAMETERS,
     AddSmallCell,
     SetAzimuth,
     SetCio,
@@ -20,7 +21,6 @@ from planner.actions import (
     UpgradeMimo,
 )
 from policies import ActionBounds, ParamRange, PolicySet, load_policy
-from policies.kinds import ACTION_PARAMETERS, target_id
 from policies.networks import scenario_network
 
 NET = scenario_network("hotspot")
@@ -48,7 +48,7 @@ actions = st.one_of(
 
 
 def within(bounds: ActionBounds, action: Any) -> bool:
-    kind, target = action.kind, target_id(action)
+    kind, target = action.kind, action.target_id()
     if not bounds.allows(kind, target):
         return False
     for param in ACTION_PARAMETERS[kind]:

@@ -16,21 +16,13 @@ import yaml
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from planner.actions import (
-    AddSmallCell,
-    SetCio,
-    SetPower,
-    SetTilt,
-    SplitSector,
-    UpgradeMimo,
-    action_to_json,
-    price,
-)
-from planner.candidates import Candidate
-from planner.costs import load_costs
+from actions.costs import load_costs
+from actions.models import AddSmallCell, SetCio, SetPower, SetTilt, SplitSector, UpgradeMimo
+from actions.pricing import PricedAction, price
+from actions.rows import action_to_json
 from planner.milp import MilpSettings, solve_selection
 from planner.sensitivity import Linearisation
-from policies import PolicySet, PricedAction, load_policy, policy_from_texts
+from policies import PolicySet, load_policy, policy_from_texts
 from policies.networks import scenario_network
 
 NET = scenario_network("hotspot")
@@ -51,7 +43,7 @@ POOL: list[Any] = [
 
 
 def priced(actions: list[Any]) -> list[PricedAction]:
-    return [PricedAction.of(a, NET, price(a, NET, COSTS).total_eur) for a in actions]
+    return [PricedAction.of(a, NET, COSTS) for a in actions]
 
 
 @st.composite
@@ -182,8 +174,7 @@ def test_milp_plan_never_breaks_a_linear_rule(policy: PolicySet, actions: list[A
                                               seed: int) -> None:
     items = priced(actions)
     cons = policy.linear_constraints(items, NET)
-    candidates = [Candidate(a, price(a, NET, COSTS)) for a in actions]
-    res = solve_selection(linearisation(len(items), np.random.default_rng(seed)), candidates,
+    res = solve_selection(linearisation(len(items), np.random.default_rng(seed)), items,
                           MilpSettings(budget_eur=1e9, cost_weight=0.0, balance_weight=0.0),
                           cons, with_bound=False)
     assert res.status == "optimal"
@@ -195,7 +186,7 @@ def test_milp_plan_never_breaks_a_linear_rule(policy: PolicySet, actions: list[A
     # a constraint binds: the rows do the work (not a vacuous pass).
     if cons:
         free = solve_selection(linearisation(len(items), np.random.default_rng(seed)),
-                               candidates, MilpSettings(budget_eur=1e9, cost_weight=0.0,
+                               items, MilpSettings(budget_eur=1e9, cost_weight=0.0,
                                                         balance_weight=0.0), with_bound=False)
         assert len(free.chosen) >= len(res.chosen)
         event("policy rows bind" if len(free.chosen) > len(res.chosen) else "rows slack")

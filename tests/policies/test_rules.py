@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from planner.actions import AddSmallCell, SetPower, SetTilt, SplitSector
+from actions.models import AddSmallCell, SetPower, SetTilt, SplitSector
 from policies import PolicySet
 from tests.policies.conftest import one_rule
 from twin.geo import Origin

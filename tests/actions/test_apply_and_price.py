@@ -5,18 +5,12 @@ from __future__ import annotations
 import pydantic
 import pytest
 
-from planner.actions import (
-    AddSmallCell,
-    SetCio,
-    SetTilt,
-    SplitSector,
-    UpgradeMimo,
-    action_to_json,
-    apply_actions,
-    parse_actions,
-    price,
-)
-from planner.costs import load_costs
+from actions.apply import apply_actions
+from actions.costs import load_costs
+from actions.models import AddSmallCell, SetCio, SetTilt, SplitSector, UpgradeMimo, parse_actions
+from actions.pricing import price
+from actions.rows import action_to_json
+from actions.sites import new_site_id
 from twin.errors import UnknownIdError, ValidationError
 
 from .conftest import PlanCase
@@ -90,9 +84,6 @@ def test_price_reads_the_catalogue(case: PlanCase):
 
 
 def test_small_cells_at_candidates_already_named_sc_keep_one_prefix() -> None:
-    from planner.actions import AddSmallCell
-    from policies.kinds import new_site_id
-
     a = AddSmallCell(candidate_id="SC-017")
     assert a.new_site_id() == "SC-017" and a.new_cell_id() == "SC-017-1"
     b = AddSmallCell(candidate_id="C01")

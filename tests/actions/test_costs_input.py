@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from planner.costs import load_costs
+from actions.costs import load_costs
 from twin.errors import InputFileError
 
 

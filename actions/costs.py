@@ -1,4 +1,5 @@
-"""The cost catalogue of planning actions: defaults in costs_default.yaml, user file by path."""
+"""The cost catalogue of planning actions: defaults in actions/costs_default.yaml, a user
+file by path."""
 
 from __future__ import annotations
 
@@ -49,6 +50,12 @@ class Cost:
     opex_eur_per_year: float
     total_eur: float
 
+    @classmethod
+    def stated(cls, total_eur: float) -> Cost:
+        """An amount a plan states for an action the catalogue cannot price: all of it
+        counted as CAPEX."""
+        return cls(float(total_eur), 0.0, float(total_eur))
+
     def to_json(self) -> dict[str, float]:
         return {"capex_eur": self.capex_eur, "opex_eur_per_year": self.opex_eur_per_year,
                 "total_eur": self.total_eur}
@@ -57,7 +64,7 @@ class Cost:
 def load_costs(path: str | Path | None = None) -> CostCatalogue:
     """Read a cost catalogue (YAML); ``None`` gives the shipped defaults."""
     if path is None:
-        text = (resources.files("planner") / "costs_default.yaml").read_text()
+        text = (resources.files("actions") / "costs_default.yaml").read_text()
         where = "the default cost catalogue"
     else:
         p = Path(path)
