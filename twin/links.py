@@ -13,7 +13,7 @@ The engine keeps two tiers per cell (see docs/model.md, "Far-field interference"
   interpolation (in linear power) of the gains at the four nodes around the bin; a node beyond
   ``max_link_distance_m`` counts as 0, so the 3 km cut-off fades out over one block.
 
-The server of every bin is still chosen from exact gains: :class:`~twin.engine.Twin` computes
+The server of every bin is still chosen from exact gains: twin/far_field.py gives
 exact links beyond ``near_link_distance_m`` for any cell that could win a bin there (rare:
 only where bins are far from every site). With shadowing, or a lattice pitch under 2 bins,
 every link within ``max_link_distance_m`` is exact (the far field is off).
@@ -141,6 +141,25 @@ class FarField:
         v = node_values
         return ((1.0 - fy) * ((1.0 - fx) * v[n00] + fx * v[n00 + 1])
                 + fy * ((1.0 - fx) * v[n00 + w] + fx * v[n00 + w + 1]))
+
+    def cell_bins(self, tl: TieredLinks) -> NDArray[np.int64]:
+        """The bins whose block has a corner among the cell's lattice nodes ``tl.nodes``."""
+        w = self.nodes.nx
+        bx, by = tl.nodes % w, tl.nodes // w
+        g = self.grid
+        ix0 = max(0, (int(bx.min()) - 1) * self.k)
+        ix1 = min(g.nx - 1, (int(bx.max()) + 1) * self.k)
+        iy0 = max(0, (int(by.min()) - 1) * self.k)
+        iy1 = min(g.ny - 1, (int(by.max()) + 1) * self.k)
+        ix = np.arange(ix0, ix1 + 1)
+        iy = np.arange(iy0, iy1 + 1)
+        return (iy[:, None] * g.nx + ix[None, :]).ravel().astype(np.int64)
+
+    def cell_gain_lin(self, tl: TieredLinks, bins: NDArray[np.int64]) -> NDArray[np.float64]:
+        """One cell's far-field gain (linear) at ``bins``: its node gains interpolated."""
+        dense = np.zeros(self.nodes.n_bin)
+        dense[tl.nodes] = db_to_lin(tl.node_gain_db)
+        return self.interpolate(dense, bins)
 
 
 LN10_10 = np.log(10.0) / 10.0
@@ -376,7 +395,7 @@ class LinkCache:
         self.config = config
         self.far = FarField.for_grid(grid, config)
         self._tiered: dict[tuple[Hashable, ...], TieredLinks] = {}
-        self._outer: dict[tuple[Hashable, ...], CellLinks] = {}  # few: see Twin._promotions
+        self._outer: dict[tuple[Hashable, ...], CellLinks] = {}  # few: see twin/far_field.py
         self._exact: dict[tuple[Hashable, ...], CellLinks] = {}
         self.computed = 0  # cells whose tiered links were computed (for tests and benchmarks)
 
