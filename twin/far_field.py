@@ -22,7 +22,8 @@ from numpy.typing import NDArray
 from twin.cell_arrays import CellArrays
 from twin.config import RadioConfig
 from twin.grid import Grid
-from twin.links import CellLinks, LinkCache, mast_path_loss_db
+from twin.links import CellLinks, LinkCache
+from twin.propagation import model_path_loss_db
 
 #: Side of the tiles (bins) on which the server bound of the far-field check is kept.
 TILE_BINS = 16
@@ -148,8 +149,8 @@ class FarFieldSafeguard:
         keys = list(zip(scen.tolist(), h.tolist(), fc.tolist(), strict=True))
         key_id = {k: n for n, k in enumerate(dict.fromkeys(keys))}
         kid = np.array([key_id[k] for k in keys])
-        pl_near = np.array([float(mast_path_loss_db(k[0], np.array([far.near_m]), k[1],
-                                                    cfg.ue_height_m, k[2], cfg.los_model)[0])
+        pl_near = np.array([float(model_path_loss_db(k[0], np.array([far.near_m]), k[1],
+                                                     cfg.ue_height_m, k[2], cfg.los_model)[0])
                             for k in key_id])
         ub0 = offset + gmax - pl_near[kid] + 1e-6
         reach = far.max_m
@@ -205,8 +206,8 @@ class FarFieldSafeguard:
             for k, n in key_id.items():
                 m = kid[ci] == n
                 if m.any():
-                    pl[m] = mast_path_loss_db(k[0], d_eff[m], k[1], cfg.ue_height_m, k[2],
-                                              cfg.los_model)
+                    pl[m] = model_path_loss_db(k[0], d_eff[m], k[1], cfg.ue_height_m, k[2],
+                                               cfg.los_model)
             ub = offset[ci] + gain - pl + 1e-6
             hit = ub >= lbv
             out_c.append(idx[ci[hit]])
