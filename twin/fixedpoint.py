@@ -1,20 +1,26 @@
 """Solvers of the load-coupling fixed point ``rho = f(rho)`` (Siomina & Yuan, IEEE TWC 2012).
 
-Both stop when ``max |f(rho) - rho| < tol`` and return ``f(rho)``, with the flag, the residual
-and the number of evaluations of ``f``: non-convergence is reported, never hidden.
+All stop when ``max |f(rho) - rho| < tol`` and return ``f(rho)``, with the flag, the residual
+and the number of evaluations of ``f``: non-convergence is reported, never hidden. The
+chord-Newton iteration's preconditioner is an LU factorisation of ``I - df/drho``
+(:func:`lu_or_none`, :func:`chord_preconditioner`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
+import scipy.linalg as sla
 from numpy.typing import NDArray
 
 #: Residuals mixed by the Anderson-accelerated iteration of warm-started runs.
 ANDERSON_DEPTH = 5
 
 LoadMap = Callable[[NDArray[np.float64]], NDArray[np.float64]]
+#: LU factors as ``scipy.linalg.lu_factor`` returns them.
+LuFactors = tuple[Any, Any]
 
 
 def plain_iteration(load: LoadMap, rho: NDArray[np.float64], tol: float, max_it: int
@@ -129,3 +135,30 @@ def preconditioned_iteration(load: LoadMap, rho: NDArray[np.float64],
         return fx, residual < tol, residual, evals
     out, converged, res, it = anderson_iteration(load, fx, tol, max_it - evals)
     return out, converged, res, evals + it
+
+
+def lu_or_none(m: NDArray[np.float64]) -> LuFactors | None:
+    """LU factors of the square matrix ``m`` (e.g. ``I - df/drho``), or None when it is
+    singular or not finite (the caller then iterates without a preconditioner)."""
+    try:
+        with np.errstate(all="ignore"):
+            lu = sla.lu_factor(m, check_finite=True)
+    except (ValueError, np.linalg.LinAlgError):
+        return None
+    if not np.all(np.isfinite(lu[0])) or np.min(np.abs(np.diag(lu[0]))) == 0.0:
+        return None
+    return lu
+
+
+def chord_preconditioner(lu: LuFactors, n: int
+                         ) -> Callable[[NDArray[np.float64]], NDArray[np.float64]]:
+    """``g -> M^-1 g`` on the first ``n`` entries of ``g`` (``M`` factored as ``lu``, ``n x
+    n``), the identity on the rest (cells appended by a what-if: no coupling), for
+    :func:`preconditioned_iteration`."""
+
+    def solve(g: NDArray[np.float64]) -> NDArray[np.float64]:
+        out = g.copy()
+        out[:n] = sla.lu_solve(lu, g[:n], check_finite=False)
+        return out
+
+    return solve

@@ -13,13 +13,13 @@ The engine keeps two tiers per cell (see docs/model.md, "Far-field interference"
   interpolation (in linear power) of the gains at the four nodes around the bin; a node beyond
   ``max_link_distance_m`` counts as 0, so the 3 km cut-off fades out over one block.
 
-The server of every bin is still chosen from exact gains: :class:`~twin.engine.Twin` computes
+The server of every bin is still chosen from exact gains: twin/far_field.py gives
 exact links beyond ``near_link_distance_m`` for any cell that could win a bin there (rare:
 only where bins are far from every site). With shadowing, or a lattice pitch under 2 bins,
 every link within ``max_link_distance_m`` is exact (the far field is off).
 
 Sectors of one mast (same position, height, carrier and scenario) share distance, path loss
-and angles, which are computed once per mast.
+(TR 38.901, twin/propagation.py) and angles, which are computed once per mast.
 """
 
 from __future__ import annotations
@@ -37,12 +37,7 @@ from numpy.typing import NDArray
 from twin.antenna import local_angles_deg, sector_gain_dbi
 from twin.config import RadioConfig
 from twin.grid import Grid
-from twin.propagation import (
-    _FORMULAS,
-    MIN_D2D_M,
-    SHADOWING_SIGMA_DB,
-    _check_scenario,
-)
+from twin.propagation import SHADOWING_SIGMA_DB, model_path_loss_db
 from twin.tables import GEOMETRY_COLUMNS
 
 #: Cell columns (of ``Network.cells_with_sites()``) the link gains read.
@@ -142,6 +137,25 @@ class FarField:
         return ((1.0 - fy) * ((1.0 - fx) * v[n00] + fx * v[n00 + 1])
                 + fy * ((1.0 - fx) * v[n00 + w] + fx * v[n00 + w + 1]))
 
+    def cell_bins(self, tl: TieredLinks) -> NDArray[np.int64]:
+        """The bins whose block has a corner among the cell's lattice nodes ``tl.nodes``."""
+        w = self.nodes.nx
+        bx, by = tl.nodes % w, tl.nodes // w
+        g = self.grid
+        ix0 = max(0, (int(bx.min()) - 1) * self.k)
+        ix1 = min(g.nx - 1, (int(bx.max()) + 1) * self.k)
+        iy0 = max(0, (int(by.min()) - 1) * self.k)
+        iy1 = min(g.ny - 1, (int(by.max()) + 1) * self.k)
+        ix = np.arange(ix0, ix1 + 1)
+        iy = np.arange(iy0, iy1 + 1)
+        return (iy[:, None] * g.nx + ix[None, :]).ravel().astype(np.int64)
+
+    def cell_gain_lin(self, tl: TieredLinks, bins: NDArray[np.int64]) -> NDArray[np.float64]:
+        """One cell's far-field gain (linear) at ``bins``: its node gains interpolated."""
+        dense = np.zeros(self.nodes.n_bin)
+        dense[tl.nodes] = db_to_lin(tl.node_gain_db)
+        return self.interpolate(dense, bins)
+
 
 LN10_10 = np.log(10.0) / 10.0
 
@@ -154,69 +168,6 @@ def db_to_lin(x_db: NDArray[Any]) -> NDArray[np.float64]:
 def geometry_key(row: pd.Series | dict[str, Any]) -> tuple[Hashable, ...]:
     """What a cell's link gains depend on (with its site position)."""
     return (float(row["x_m"]), float(row["y_m"]), *(row[c] for c in GEOMETRY_COLUMNS))
-
-
-# --- physics, vectorised over the bins of one mast -----------------------------------------
-def mast_path_loss_db(scenario: str, d2d_m: NDArray[np.float64], h_bs_m: float, h_ut_m: float,
-                      fc_ghz: float, los_model: str) -> NDArray[np.float64]:
-    """TR 38.901 path loss (dB) of one mast (scalar height and carrier) to many points.
-
-    The same formulas as :func:`twin.propagation.path_loss_db` and
-    :func:`~twin.propagation.expected_path_loss_db` (which it must match, see
-    tests/twin/test_engine_reference.py), without their per-element broadcasting and with the
-    LOS probability's height term evaluated once: one evaluation per mast, not per sector.
-    """
-    s = _check_scenario(scenario)
-    d2d = np.maximum(d2d_m, MIN_D2D_M)
-    d3d = np.sqrt(d2d**2 + (h_bs_m - h_ut_m) ** 2)
-    if s in ("uma", "umi"):
-        pl_los, pl_nlos = _street_pl(s, d2d, d3d, h_bs_m, h_ut_m, fc_ghz)
-    else:
-        pl_los = _FORMULAS[(s, True)](d2d, d3d, h_bs_m, h_ut_m, fc_ghz)
-        pl_nlos = _FORMULAS[(s, False)](d2d, d3d, h_bs_m, h_ut_m, fc_ghz)
-    if los_model == "los":
-        return pl_los
-    if los_model == "nlos":
-        return pl_nlos
-    p = _los_probability_scalar_ut(s, np.asarray(d2d_m, dtype=float), h_ut_m)
-    return pl_los - 10.0 * np.log10(p + (1.0 - p) * 10.0 ** (-(pl_nlos - pl_los) / 10.0))
-
-
-# (constant, log10(d3d) slope before / after the breakpoint, breakpoint term, NLOS' constant,
-#  NLOS' log10(d3d) slope, NLOS' log10(fc) slope, NLOS' UE-height slope): TR 38.901 Table
-# 7.4.1-1 as transcribed in twin.propagation (_pl_uma_* / _pl_umi_*).
-_STREET = {"uma": (28.0, 22.0, 9.0, 13.54, 39.08, 20.0, 0.6),
-           "umi": (32.4, 21.0, 9.5, 22.4, 35.3, 21.3, 0.3)}
-
-
-def _street_pl(s: str, d2d: NDArray[np.float64], d3d: NDArray[np.float64], h_bs: float,
-               h_ut: float, fc: float) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
-    """UMa / UMi (LOS, NLOS) path loss with ``log10(d3d)`` evaluated once."""
-    c0, a1, bp, n0, n1, nf, nh = _STREET[s]
-    d_bp = 4.0 * (h_bs - 1.0) * (h_ut - 1.0) * fc * 1e9 / 299_792_458.0
-    lfc = 20.0 * np.log10(fc)
-    lg = np.log10(d3d)
-    pl1 = c0 + a1 * lg + lfc
-    pl2 = c0 + 40.0 * lg + lfc - bp * np.log10(d_bp**2 + (h_bs - h_ut) ** 2)
-    los = np.where(d2d <= d_bp, pl1, pl2)
-    nlos = np.maximum(los, n0 + n1 * lg + nf * np.log10(fc) - nh * (h_ut - 1.5))
-    return los, nlos
-
-
-def _los_probability_scalar_ut(s: str, d: NDArray[np.float64], h_ut: float
-                               ) -> NDArray[np.float64]:
-    # TR 38.901 Table 7.4.2-1 as in twin.propagation.los_probability, for one UE height.
-    d_safe = np.maximum(d, 1e-9)
-    if s == "rma":
-        return np.where(d <= 10.0, 1.0, np.exp(-(d - 10.0) / 1000.0))
-    if s == "umi":
-        return np.where(d <= 18.0, 1.0,
-                        18.0 / d_safe + np.exp(-d_safe / 36.0) * (1.0 - 18.0 / d_safe))
-    c_h = 0.0 if h_ut <= 13.0 else ((min(max(h_ut, 13.0), 23.0) - 13.0) / 10.0) ** 1.5
-    base = 18.0 / d_safe + np.exp(-d_safe / 63.0) * (1.0 - 18.0 / d_safe)
-    if c_h != 0.0:
-        base = base * (1.0 + c_h * 1.25 * (d_safe / 100.0) ** 3 * np.exp(-d_safe / 150.0))
-    return np.where(d <= 18.0, 1.0, base)
 
 
 def _antenna_gain_dbi(cell: dict[str, Any], bearing: NDArray[np.float64],
@@ -261,7 +212,7 @@ def _mast_gains(grid: Grid, cells: Sequence[dict[str, Any]], config: RadioConfig
     dx = np.concatenate(dxs)
     dy = np.concatenate(dys)
     d2d = np.hypot(dx, dy)
-    pl = mast_path_loss_db(scenario, d2d, h_bs, h_ut, fc, config.los_model)
+    pl = model_path_loss_db(scenario, d2d, h_bs, h_ut, fc, config.los_model)
     sizes = [ids.size for _, ids, _ in points]
     if config.shadowing_seed is not None:
         sigma = SHADOWING_SIGMA_DB[scenario][0 if config.los_model == "los" else 1]
@@ -376,7 +327,7 @@ class LinkCache:
         self.config = config
         self.far = FarField.for_grid(grid, config)
         self._tiered: dict[tuple[Hashable, ...], TieredLinks] = {}
-        self._outer: dict[tuple[Hashable, ...], CellLinks] = {}  # few: see Twin._promotions
+        self._outer: dict[tuple[Hashable, ...], CellLinks] = {}  # few: see twin/far_field.py
         self._exact: dict[tuple[Hashable, ...], CellLinks] = {}
         self.computed = 0  # cells whose tiered links were computed (for tests and benchmarks)
 

@@ -24,9 +24,9 @@ change can reach, with every other cell held at its base load:
 
 What is per base twin and hour (built once, :class:`BaseLinearisation`): the base state, the
 co-channel power at its loads per carrier, the sparse Jacobian and ``Z``, and each cell's bins.
-Per what-if the work is the twin's incremental association (twin/engine.py) plus terms in the
-size of the neighbourhood; the numpy passes over all bins that remain (copies of the bin
-arrays in the incremental association) are vectorised and small next to it.
+Per what-if the work is the twin's incremental association (twin/whatif_assembly.py) plus
+terms in the size of the neighbourhood; the numpy passes over all bins that remain (copies of
+the bin arrays in the incremental association) are vectorised and small next to it.
 
 Error: a cell outside the neighbourhood is held at its base load although the change moves it
 by less than about the threshold (first order); the neighbourhood's loads feel those moves
@@ -43,14 +43,20 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
-import scipy.linalg as sla
 import scipy.sparse as sp
 from numpy.typing import NDArray
 
+from twin.assembly import Assembly
 from twin.demand import check_hour
-from twin.engine import Twin, _Assembly
-from twin.fixedpoint import anderson_iteration, preconditioned_iteration
+from twin.engine import Twin
+from twin.fixedpoint import (
+    anderson_iteration,
+    chord_preconditioner,
+    lu_or_none,
+    preconditioned_iteration,
+)
 from twin.interference import Block
+from twin.load_coupling import jacobian_weights
 from twin.network import Network
 from twin.spectral import load_spectral_efficiency
 
@@ -129,7 +135,7 @@ def base_linearisation(base: Twin, hour: int | None = None,
     for blk in op.blocks:
         y = blk.mat @ (r[blk.cols] * blk.mask)
         acc[blk.carrier] = acc[blk.carrier] + y if blk.carrier in acc else y
-    prep, w = base._jacobian_weights(offered, rho)
+    prep, w = jacobian_weights(asm, base.cell_arrays, base.config, offered, rho)
     n_rows = op.n_bin + op.n_node
     z: dict[int, sp.csr_matrix] = {}
     jr: list[NDArray[np.int64]] = []
@@ -257,7 +263,7 @@ class _Local:
     n_bins: int
 
 
-def _local_problem(lin: BaseLinearisation, asm0: _Assembly, asm1: _Assembly, wi: Twin,
+def _local_problem(lin: BaseLinearisation, asm0: Assembly, asm1: Assembly, wi: Twin,
                    cells: NDArray[np.int64], moved: NDArray[np.int64],
                    r0: NDArray[np.float64], pos_rows: NDArray[np.int64]) -> _Local | None:
     """The load map of ``cells`` with every other cell at ``r0`` (None if a bin of theirs
@@ -281,7 +287,7 @@ def _local_problem(lin: BaseLinearisation, asm0: _Assembly, asm1: _Assembly, wi:
     rows5, w5 = _interp(bins, wi, n_bin)
     rows = np.unique(rows5)
     pos_rows[rows] = np.arange(rows.size)
-    changed = asm1._lazy["changed"]
+    changed = asm1.changed
     old = cells[cells < n_old]
     is_ch = np.isin(cells, changed)
     try:
@@ -317,10 +323,10 @@ def _local_problem(lin: BaseLinearisation, asm0: _Assembly, asm1: _Assembly, wi:
     noise = asm1.noise_mw[bins]
     own = asm1.own_mw[bins]
     cfg = wi.config
-    layers = wi._layers[srv]
-    prb_bw = wi._prb_bw_hz[srv]
+    layers = wi.cell_arrays.layers[srv]
+    prb_bw = wi.cell_arrays.prb_bw_hz[srv]
     d_bps = lin.offered[bins] * 1e6
-    n_prb = wi._n_prb[cells]
+    n_prb = wi.cell_arrays.n_prb[cells]
 
     def load(x: NDArray[np.float64]) -> NDArray[np.float64]:
         rx = np.minimum(x, 1.0)
@@ -340,15 +346,8 @@ def _local_problem(lin: BaseLinearisation, asm0: _Assembly, asm1: _Assembly, wi:
         sub[:, lin.rho[old] >= 1.0] = 0.0
         ix = np.flatnonzero(is_old)
         mat[np.ix_(ix, ix)] -= sub
-    solve = None
-    try:
-        with np.errstate(all="ignore"):
-            lu = sla.lu_factor(mat, check_finite=True)
-        if np.all(np.isfinite(lu[0])) and np.min(np.abs(np.diag(lu[0]))) > 0.0:
-            def solve(g: NDArray[np.float64]) -> NDArray[np.float64]:
-                return sla.lu_solve(lu, g, check_finite=False)
-    except (ValueError, np.linalg.LinAlgError):
-        solve = None
+    lu = lu_or_none(mat)
+    solve = chord_preconditioner(lu, cells.size) if lu is not None else None
     return _Local(load, solve, int(bins.size))
 
 
@@ -361,16 +360,16 @@ def local_what_if(base: Twin, network: Network, hour: int | None = None,
     lin = base_linearisation(base, hour)
     asm0 = base.assembly
     wi = base.what_if(network)
-    asm1: _Assembly = wi.assembly
+    asm1: Assembly = wi.assembly
     n_old, n_cell = lin.rho.size, len(network.cells)
     warm = np.r_[lin.rho, np.zeros(max(n_cell - n_old, 0))]
     if asm1 is asm0:  # nothing the model reads changed
         return LocalWhatIf(lin.rho.copy(), np.empty(0, np.int64), 0, True, 0.0, 0, True, 0,
                            time.perf_counter() - t0)
-    if "window" not in asm1._lazy or n_cell < n_old:
+    if asm1.window is None or asm1.changed is None or n_cell < n_old:
         return _full(wi, hour, warm[:n_cell], t0)
-    win: NDArray[np.int64] = asm1._lazy["window"]
-    changed = np.asarray(asm1._lazy["changed"], dtype=np.int64)
+    win = asm1.window
+    changed = np.asarray(asm1.changed, dtype=np.int64)
     moved = win[asm1.serving[win] != asm0.serving[win]]
     touched = np.unique(np.concatenate([asm0.serving[moved], asm1.serving[moved]]))
     touched = touched[touched >= 0]

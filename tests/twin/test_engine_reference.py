@@ -30,7 +30,6 @@ from twin.engine import Twin
 from twin.fixedpoint import anderson_iteration, plain_iteration
 from twin.grid import Grid
 from twin.invariants import check_state
-from twin.links import mast_path_loss_db
 from twin.network import Network
 from twin.propagation import expected_path_loss_db, path_loss_db
 from twin.scenarios.layout import LTE_BAND3_MACRO, hex_sites, three_sector_network_tables
@@ -310,22 +309,6 @@ def test_what_if_equals_full_run_of_changed_network(case, change):
     rho_ref, _ = ref.solve(dem.at(0), net2.cells_with_sites(), TIGHT)
     np.testing.assert_allclose(st.prb_util, rho_ref, atol=5e-6)
     assert np.max(np.abs(st_full.prb_util[:len(net.cells)] - st0.prb_util)) > 1e-3
-
-
-def test_mast_path_loss_matches_propagation():
-    # The engine's per-mast path loss is the TR 38.901 transcription of twin.propagation.
-    d = np.r_[0.0, 1.0, 9.99, 10.0, 17.9, 18.0, 18.1, np.linspace(10.0, 6000.0, 400)]
-    for scen in ("uma", "umi", "rma"):
-        for h_bs in (6.0, 25.0, 35.0):
-            for h_ut in (1.5, 15.0):
-                for fc in (0.8, 3.5):
-                    exp_ = expected_path_loss_db(scen, d, h_bs, h_ut, fc)
-                    np.testing.assert_allclose(
-                        mast_path_loss_db(scen, d, h_bs, h_ut, fc, "expected"), exp_, atol=1e-9)
-                    for los in (True, False):
-                        np.testing.assert_allclose(
-                            mast_path_loss_db(scen, d, h_bs, h_ut, fc, "los" if los else "nlos"),
-                            path_loss_db(scen, d, h_bs, h_ut, fc, los), atol=1e-9)
 
 
 def test_fixed_point_solvers_agree_and_report_non_convergence():

@@ -27,7 +27,9 @@ import pytest
 from twin.errors import ValidationError
 from twin.propagation import (
     SHADOWING_SIGMA_DB,
+    expected_path_loss_db,
     los_probability,
+    model_path_loss_db,
     path_loss_db,
     shadowing_db,
 )
@@ -229,6 +231,33 @@ def test_uma_los_probability_rises_with_ut_height_above_13_m():
     assert np.all(high > at13 * 1.2)
     # UMi has no height term.
     np.testing.assert_array_equal(los_probability("umi", d, 1.5), los_probability("umi", d, 20.0))
+
+
+# --- the twin's form (one mast to many points) ---------------------------------------------
+def ref_expected(scenario: str, d: float, h_bs: float, h_ut: float, fc: float) -> float:
+    p = ref_p_los(scenario, d, h_ut)
+    lin = (p * 10.0 ** (-REFERENCE[scenario](d, h_bs, h_ut, fc, True) / 10.0)
+           + (1.0 - p) * 10.0 ** (-REFERENCE[scenario](d, h_bs, h_ut, fc, False) / 10.0))
+    return -10.0 * math.log10(lin)
+
+
+@pytest.mark.parametrize("scenario", ["uma", "umi", "rma"])
+def test_twin_form_matches_the_scalar_reference(scenario):
+    # The link gains call model_path_loss_db with scalar heights and carrier (one mast to an
+    # array of bins): every los_model, both sides of the breakpoint and of 10 m / 18 m.
+    d = np.r_[0.0, 1.0, 9.99, 10.0, 17.9, 18.0, 18.1, np.geomspace(20.0, 6000.0, 60)]
+    for h_bs in (6.0, 25.0, 35.0):
+        for h_ut in (1.5, 15.0):
+            for fc in (0.8, 3.5):
+                for model in ("los", "nlos"):
+                    want = [REFERENCE[scenario](x, h_bs, h_ut, fc, model == "los") for x in d]
+                    got = model_path_loss_db(scenario, d, h_bs, h_ut, fc, model)
+                    np.testing.assert_allclose(got, want, rtol=0, atol=1e-9)
+                want = [ref_expected(scenario, x, h_bs, h_ut, fc) for x in d]
+                got = model_path_loss_db(scenario, d, h_bs, h_ut, fc, "expected")
+                np.testing.assert_allclose(got, want, rtol=0, atol=1e-9)
+                np.testing.assert_allclose(expected_path_loss_db(scenario, d, h_bs, h_ut, fc),
+                                           want, rtol=0, atol=1e-9)
 
 
 # --- shadowing ---------------------------------------------------------------------------
