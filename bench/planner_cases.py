@@ -104,6 +104,7 @@ def run_case(kind: str, seed: int, ex: Executor, check: bool = True) -> dict[str
         out["no_small_cell"] = {
             "peak_after": alt["peak_after"], "target_met": alt["target_met"],
             "cost_eur": alt["total_cost"], "policy_passed": alt["policy"].get("passed"),
+            "denied_by": sorted({str(v.get("id")) for v in alt["policy"].get("violations", [])}),
             "kinds": _kinds(alt)}
     return out
 
@@ -133,7 +134,7 @@ def cases_markdown(rows: list[dict[str, Any]]) -> str:
         alt = r.get("no_small_cell")
         alt_s = "-" if alt is None else (
             f"{alt['peak_after']:.3f}, {'met' if alt['target_met'] else 'not met'}, "
-            f"{_verdict(alt['policy_passed'])}")
+            f"{_verdict(alt['policy_passed'], alt.get('denied_by'))}")
         out.append(f"| {r['case']} | {r['seed']} | {r['target']} | {r['peak_before']:.3f} | "
                    f"{r['peak_after']:.3f} | {lb} | {r['cost_eur']:,.0f} | "
                    f"{_verdict(r['policy_passed'], r['denied_by'])} | {kinds} | "

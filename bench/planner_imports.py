@@ -12,9 +12,12 @@ verification, pruning and the frontier always run the full twin.
 
 from __future__ import annotations
 
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
+
+import pandas as pd
 
 from planner.costs import load_costs
 from planner.executors import Executor
@@ -28,20 +31,40 @@ DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 IMPORTS: dict[str, str] = {"munich": "munich/opencellid_munich_262-01.csv"}
 
 
+#: A smaller case cut from an import: rows within (d_lon, d_lat) degrees of a centre.
+SUBSETS: dict[str, tuple[str, float, float, float, float]] = {
+    # ~1.5 km around Marienplatz, as tests/twin/test_importers.py's CLI case
+    "munich-centre": ("munich", 11.5755, 48.1374, 0.02, 0.013),
+}
+
+
 def import_twin(name: str) -> Twin:
-    """The twin of an import with the default prior demand."""
-    net = read_opencellid(DATA / IMPORTS[name]).network
+    """The twin of an import (or of a :data:`SUBSETS` cut of one) with the default prior
+    demand."""
+    if name in SUBSETS:
+        src, lon, lat, dlon, dlat = SUBSETS[name]
+        raw = pd.read_csv(DATA / IMPORTS[src])
+        near = ((raw["lon"] - lon).abs() < dlon) & ((raw["lat"] - lat).abs() < dlat)
+        with tempfile.TemporaryDirectory() as tmp:
+            path = Path(tmp) / f"{name}.csv"
+            raw[near].to_csv(path, index=False)
+            net = read_opencellid(path).network
+    else:
+        net = read_opencellid(DATA / IMPORTS[name]).network
     return scenario_from_network(net).twin()
 
 
 def run_import(name: str, ex: Executor, target: float = 0.5, local: bool = False,
-               log: Any = None) -> dict[str, Any]:
-    """Plan the import ``name`` at ``target`` (budget 100 kEUR, default policy)."""
+               log: Any = None, max_iterations: int = 5,
+               quality_rows: bool | None = None) -> dict[str, Any]:
+    """Plan the import ``name`` at ``target`` (budget 100 kEUR, default policy);
+    ``quality_rows`` None: only without local what-ifs (see the module)."""
     t0 = time.perf_counter()
     tw = import_twin(name)
     t_build = time.perf_counter() - t0
     s = PlannerSettings(target=target, lp_dir=None, local_whatifs=local,
-                        quality_rows=not local)
+                        quality_rows=(not local) if quality_rows is None else quality_rows,
+                        max_iterations=max_iterations)
     t0 = time.perf_counter()
     plan = plan_network(tw, load_costs(None), s, ex, load_policy(None), scenario=name, log=log)
     wall = time.perf_counter() - t0
@@ -49,7 +72,10 @@ def run_import(name: str, ex: Executor, target: float = 0.5, local: bool = False
     kinds: dict[str, int] = {}
     for a in j["actions"]:
         kinds[a["kind"]] = kinds.get(a["kind"], 0) + 1
-    return {"case": name + (" (local what-ifs)" if local else ""), "n_cells": len(tw.network.cells),
+    label = name + (" (local what-ifs)" if local else "") + (
+        f", {max_iterations} round(s) at most" if max_iterations != 5 else "") + (
+        ", no throughput/coverage rows" if not s.quality_rows and not local else "")
+    return {"case": label, "n_cells": len(tw.network.cells), "max_iterations": max_iterations,
             "local_whatifs": local, "peak_before": j["peak_before"],
             "peak_after": j["peak_after"], "target": target, "target_met": j["target_met"],
             "cost_eur": j["total_cost"], "policy_passed": j["policy"].get("passed"),
