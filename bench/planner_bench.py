@@ -287,6 +287,7 @@ def write_markdown(res: dict[str, Any], path: Path) -> None:
         from planner_cases import cases_markdown
 
         lines += ["", "## Issue 14 cases (default policy, bench/planner_cases.py)", "",
+                  *([res["cases_note"] + ".", ""] if res.get("cases_note") else []),
                   cases_markdown(res["cases"])]
     if res.get("imports"):
         from planner_imports import imports_markdown
