@@ -28,6 +28,14 @@ one process (per core) and on the local process pool (all cores).
 
 Also timed: the command ``celltwin plan --scenario hotspot --llm none --json`` end to end in a
 fresh process (Python start, scenario load and calibration included).
+
+Issue 14's cases, with the shipped default policy: the generated event networks where the
+right answer is a small cell or a tilt (``bench/planner_cases.py``, 4 evaluation seeds each)
+and the OpenCelliD Munich import (``bench/planner_imports.py``, 1,511 cells, local what-ifs).
+``--cases`` / ``--imports`` run only those (writing ``planner_cases.*`` /
+``planner_imports.*``); ``--no-cases`` / ``--no-imports`` leave them out of the full run;
+``--imports-from FILE`` takes the import rows from an earlier ``--imports`` run's JSON instead
+of planning Munich again (about 15-25 min on a shared 2-core machine).
 """
 
 from __future__ import annotations
@@ -46,6 +54,7 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
 
 import numpy as np  # noqa: E402
 from machine_info import cpu_model, memory_gib  # noqa: E402
@@ -274,6 +283,18 @@ def write_markdown(res: dict[str, Any], path: Path) -> None:
             lines.append(f"| {sc['scenario']} | {sc['target']} | {r['method']} | "
                          f"{r['peak']:.3f} | {fmt(r['met'])} | {r['cost']:,.0f} | "
                          f"{r['n_actions']} | {r['seconds']:.1f} | {r['what_ifs']} |")
+    if res.get("cases"):
+        from planner_cases import cases_markdown
+
+        lines += ["", "## Issue 14 cases (default policy, bench/planner_cases.py)", "",
+                  *([res["cases_note"] + ".", ""] if res.get("cases_note") else []),
+                  cases_markdown(res["cases"])]
+    if res.get("imports"):
+        from planner_imports import imports_markdown
+
+        lines += ["", "## Imports (default policy, bench/planner_imports.py)", "",
+                  f"Measured {res.get('imports_date', res['date'])}.", "",
+                  imports_markdown(res["imports"])]
     lines += ["", "## Per scenario", ""]
     for sc in res["scenarios"]:
         loop = sc["methods"][0]
@@ -300,9 +321,18 @@ def main() -> int:
     ap.add_argument("--cases", action="store_true",
                     help="only the issue-14 cases (bench/planner_cases.py): small cell vs tilt, "
                     "3 seeds each; writes bench/results/planner_cases.*")
+    ap.add_argument("--imports", action="store_true",
+                    help="only the Munich import (bench/planner_imports.py); writes "
+                    "bench/results/planner_imports.*")
+    ap.add_argument("--no-cases", action="store_true", help="leave the issue-14 cases out")
+    ap.add_argument("--no-imports", action="store_true", help="leave the Munich import out")
+    ap.add_argument("--imports-from", default=None,
+                    help="JSON of an earlier --imports run: its rows instead of a new run")
     a = ap.parse_args()
     if a.cases:
         return run_issue_cases()
+    if a.imports:
+        return run_imports()
     names = a.scenarios or (["hotspot"] if a.quick else list(SCENARIOS))
     res: dict[str, Any] = {"machine": machine(),
                            "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
@@ -321,6 +351,17 @@ def main() -> int:
             print(f"{n}: {time.perf_counter() - t0:.0f} s", file=sys.stderr)
     finally:
         ex.close()
+    if not a.no_cases:
+        from planner_cases import run_cases
+
+        t0 = time.perf_counter()
+        res["cases"] = run_cases(SerialExecutor(), log=lambda m: print(m, file=sys.stderr))
+        res["cases_wall_s"] = time.perf_counter() - t0
+    if a.imports_from:
+        prev = json.loads(Path(a.imports_from).read_text())
+        res["imports"], res["imports_date"] = prev["runs"], prev["date"]
+    elif not a.no_imports:
+        res["imports"] = import_rows()
     res["load_end"] = [round(x, 2) for x in os.getloadavg()]
     out = Path(a.out)
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -330,18 +371,46 @@ def main() -> int:
     return 0
 
 
+def import_rows() -> list[dict[str, Any]]:
+    """Munich with local what-ifs (the full what-ifs took 12 min 50 s on this machine)."""
+    from planner_imports import run_import
+
+    return [run_import("munich", SerialExecutor(), local=True,
+                       log=lambda m: print(m[:200], file=sys.stderr))]
+
+
+def run_imports() -> int:
+    from planner_imports import imports_markdown
+
+    t0 = time.perf_counter()
+    rows = import_rows()
+    res = {"machine": machine(), "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+           "load_start": None, "wall_s": time.perf_counter() - t0, "runs": rows,
+           "load_end": [round(x, 2) for x in os.getloadavg()]}
+    out = RESULTS / "planner_imports"
+    out.with_suffix(".json").write_text(json.dumps(res, indent=1, default=str))
+    out.with_suffix(".md").write_text(f"# Planner on imports\n\n{res['date']}, "
+                                      f"{res['machine'].get('cpu', '')}\n\n"
+                                      + imports_markdown(rows))
+    print(imports_markdown(rows))
+    return 0
+
+
 def run_issue_cases() -> int:
     from planner_cases import cases_markdown, run_cases
 
     t0 = time.perf_counter()
     ex = SerialExecutor()
-    rows = run_cases(ex)
+    load_start = [round(x, 2) for x in os.getloadavg()]
+    rows = run_cases(ex, log=lambda m: print(m, file=sys.stderr))
     res = {"machine": machine(), "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-           "wall_s": time.perf_counter() - t0, "runs": rows}
+           "wall_s": time.perf_counter() - t0, "runs": rows, "load_start": load_start,
+           "load_end": [round(x, 2) for x in os.getloadavg()]}
     out = RESULTS / "planner_cases"
     out.with_suffix(".json").write_text(json.dumps(res, indent=1, default=str))
     head = (f"# Planner cases (issue 14)\n\n{res['date']}, {res['machine'].get('cpu', '')}; "
-            f"serial what-ifs, default policy, target 0.5, budget 100 kEUR. Command: "
+            f"load {load_start} -> {res['load_end']}; serial what-ifs, default policy, "
+            "targets per case (smallcell 0.5, tilt 0.7), budget 100 kEUR. Command: "
             "`python bench/planner_bench.py --cases`.\n\n")
     out.with_suffix(".md").write_text(head + cases_markdown(rows))
     print(cases_markdown(rows))

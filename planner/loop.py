@@ -117,6 +117,11 @@ class PlannerSettings:
         quality_rows: carry the policy's 5th-percentile throughput and coverage rules into
             the MILP (needs per-cell throughput from every what-if); False: only the gate
             after verification checks them.
+        local_whatifs: solve the what-ifs that start from the unchanged network in the
+            neighbourhood each change reaches (:class:`planner.whatif.WhatIfContext` ``local``,
+            twin/whatif_local.py; faster on networks of 1,000+ cells, within its tested error
+            bound). Only what-ifs without quality outputs run locally, so it pays with
+            ``quality_rows=False``; verification always runs the full twin.
     """
 
     target: float = DEFAULT_TARGET
@@ -141,6 +146,7 @@ class PlannerSettings:
     generate_sites: bool = True
     sites: SiteOptions = field(default_factory=SiteOptions)
     hours: tuple[int, ...] | None = None
+    local_whatifs: bool = False
 
     def __post_init__(self) -> None:
         if not (np.isfinite(self.target) and 0.0 < self.target <= 10.0):
@@ -385,7 +391,7 @@ def plan_network(twin: Twin, catalogue: CostCatalogue, settings: PlannerSettings
         say(f"candidates: {len(items)} around {list(focus.hot)} (+{list(focus.neighbours)}), "
             f"{len(focus.sites)} sites; {len(denied)} denied by policy")
 
-        ctx = WhatIfContext.of(twin)
+        ctx = WhatIfContext.of(twin, local=s.local_whatifs)
         t0 = time.perf_counter()
         model_rules = _ModelRules.of(policy, twin, s, base)
         lin = linearise(ctx, items, hours, ex, (), base.as_result(model_rules.quality),
@@ -405,6 +411,7 @@ def plan_network(twin: Twin, catalogue: CostCatalogue, settings: PlannerSettings
         n_base = len(twin.network.cells)
         reference = _Round((), base, None, 0.0, lin.cell_ids)  # the network as it is
         pending_whatifs = lin.n_whatifs + 1
+        rescue_model: Linearisation | None = None
         for it in range(1, s.max_iterations + 1):
             t0 = time.perf_counter()
             cap = None
@@ -467,7 +474,13 @@ def plan_network(twin: Twin, catalogue: CostCatalogue, settings: PlannerSettings
             stalled = 0 if _better(rnd, best, s.target, STALL_TOLERANCE) else stalled + 1
             if _better(rnd, best, s.target):
                 best = rnd
-            if accepted or it == s.max_iterations:
+            last = it == s.max_iterations
+            # The last round's plan breaks a modelled rule and no round so far passed the
+            # gate: re-linearise around it anyway (no round is left to use the model, but the
+            # budget frontier below selects on it), as a further round would have.
+            rescue = last and not accepted and policy is not None and not any(
+                r.policy_passed for r in rounds) and bool(linearised_breaks(gate))
+            if accepted or (last and not rescue):
                 break
             if stalled >= STALL_ROUNDS:
                 rec["note"] = f"no better verified plan in {STALL_ROUNDS} rounds; stop"
@@ -521,6 +534,10 @@ def plan_network(twin: Twin, catalogue: CostCatalogue, settings: PlannerSettings
             pending_whatifs = lin.n_whatifs
             say(f"re-linearised around round {it}: {lin.n_whatifs} what-ifs, "
                 f"{len(extra)} new candidates")
+            if last:
+                rescue_model = lin
+                rec["note"] = ("last round denied and nothing passed yet: re-linearised for "
+                               "the budget frontier")
 
         # A plan that misses the target (or is denied): explore what other budgets buy; a
         # verified selection within the budget that beats the loop's best replaces it.
@@ -535,11 +552,14 @@ def plan_network(twin: Twin, catalogue: CostCatalogue, settings: PlannerSettings
             # candidates known in its round; the last model covers all of them.
             model = best.lin if best.lin is not None and best.lin.n_items == len(items) \
                 else lin
+            # After a rescue re-linearisation the newest model is the one around the last
+            # verified plan; the trust region the loop learned bounds the steps from it.
+            model, region = (rescue_model, radius) if rescue_model is not None else (model, None)
             budgets = frontier_budgets(s.budget_eur, items)
             pool = [Verified(r.chosen, r.verification, r.policy_passed, r.cost) for r in rounds]
             explored, explored_status = _explore(twin, s, policy, catalogue, items, model,
                                                  base, hours, n_base, model_rules, budgets,
-                                                 pool)
+                                                 pool, region)
             n_whatifs += len(explored) - len(pool)
             own = Verified(best.chosen, best.verification, best.policy_passed, best.cost)
             alt = best_within(explored, s.budget_eur, s.target)
@@ -661,17 +681,19 @@ def _gate(policy: PolicySet | None, twin: Twin, s: PlannerSettings, chosen: Sequ
 def _explore(twin: Twin, s: PlannerSettings, policy: PolicySet | None, catalogue: CostCatalogue,
              items: list[PricedAction], lin: Linearisation, base: Verification,
              hours: Sequence[int], n_base: int, model_rules: _ModelRules,
-             budgets: Sequence[float], pool: Sequence[Verified]
+             budgets: Sequence[float], pool: Sequence[Verified],
+             trust_radius: int | None = None
              ) -> tuple[dict[tuple[int, ...], Verified], dict[float, str]]:
     """The MILP on ``lin`` (the best plan's model) for each budget, verified and gated, added
-    to the loop's verified plans (planner.frontier)."""
+    to the loop's verified plans (planner.frontier); ``trust_radius`` bounds the changes from
+    ``lin``'s reference (None: any)."""
     rows = linear_constraints(policy, items, twin.network)
     before, quality = model_rules.limits(base, lin)
 
     def select(budget: float) -> tuple[str, tuple[int, ...]]:
         sol = solve_selection(lin, items, model_rules.milp_settings(s, budget), rows, (),
                               None, "frontier", n_base, with_bound=False, before=before,
-                              quality=quality)
+                              quality=quality, trust_radius=trust_radius)
         return sol.status, sol.chosen
 
     def run(chosen: Sequence[PricedAction]) -> tuple[Verification, bool | None]:

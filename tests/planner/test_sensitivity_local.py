@@ -33,3 +33,31 @@ def test_local_sensitivities_are_within_the_bound(case: PlanCase):
     a = linearise(WhatIfContext.of(tw), items, (busy,), SerialExecutor(), ref)
     b = linearise(WhatIfContext.of(tw, local=True), items, (busy,), SerialExecutor(), ref)
     np.testing.assert_array_equal(a.delta, b.delta)
+
+
+class _Recording(SerialExecutor):
+    """The serial executor, noting which jobs ran as local what-ifs."""
+
+    def __init__(self) -> None:
+        self.local_jobs = 0
+        self.jobs = 0
+
+    def map(self, context, jobs):
+        jobs = list(jobs)
+        self.jobs += len(jobs)
+        self.local_jobs += sum(1 for j in jobs if j.local and not j.quality)
+        return super().map(context, jobs)
+
+
+def test_planner_setting_runs_the_first_sensitivities_locally(case: PlanCase):
+    from planner.loop import PlannerSettings, plan_network
+
+    ex = _Recording()
+    s = PlannerSettings(target=0.5, lp_dir=None, local_whatifs=True, quality_rows=False,
+                        max_iterations=1)
+    plan = plan_network(case.twin(), case.catalogue, s, ex)
+    assert ex.local_jobs > 0 and plan.peak_after < plan.peak_before
+    off = _Recording()
+    plan_network(case.twin(), case.catalogue, PlannerSettings(
+        target=0.5, lp_dir=None, quality_rows=False, max_iterations=1), off)
+    assert off.local_jobs == 0 and off.jobs > 0

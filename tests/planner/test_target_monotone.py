@@ -67,3 +67,13 @@ def test_a_looser_target_never_gives_a_denied_plan_where_a_stricter_one_passed(
     if verdict(hot, background, dx, dy, strict) is not True:
         return  # the stricter request found no passing plan: nothing to compare with
     assert verdict(hot, background, dx, dy, strict + gap) is True
+
+
+def test_a_denied_last_round_falls_back_to_a_passing_plan():
+    """At target 0.5 with 3 rounds every round of this event-day case was denied (the first
+    two steps of up to 10 changes were far off the model, the third broke max load and
+    neighbour harm) and the plan came back denied, while 5 rounds found a passing plan
+    (round 4, re-linearised around round 3). The loop now re-linearises around a denied last
+    round when nothing passed yet, and the budget frontier selects on that model within the
+    learned trust region."""
+    assert verdict(60.0, 110.0, 0.0, 0.0, 0.5) is True

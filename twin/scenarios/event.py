@@ -142,12 +142,14 @@ def _gauss(grid: Grid, centre: NDArray[np.float64], sigma: float) -> NDArray[np.
 def event_case(crowd: CrowdKind = "boresight", seed: int = 0, n_side: int = 4,
                distance_m: float = BORESIGHT_DISTANCE_M,
                isd_m: float = 400.0, layout_kind: Layout = "grid", peak: float = 0.95,
-               n_candidates: int = 4) -> EventCase:
+               n_candidates: int = 4, mimo_layers: int | None = None) -> EventCase:
     """Build a case (see module). The crowd's traffic is chosen by bisection so that the
-    crowd cell's busy-hour utilisation in the truth is ``peak``."""
+    crowd cell's busy-hour utilisation in the truth is ``peak``. ``mimo_layers``: the macros'
+    MIMO layers (None: those of :data:`MACRO`, 2; 4 is common in city networks)."""
     rng = np.random.default_rng(seed)
     xy = layout(n_side, isd_m, layout_kind, rng)
-    sites, cells = three_sector_network_tables(xy, MACRO)
+    macro = MACRO if mimo_layers is None else {**MACRO, "mimo_layers": int(mimo_layers)}
+    sites, cells = three_sector_network_tables(xy, macro)
     lat, lon = ORIGIN.to_wgs84(sites["x_m"], sites["y_m"])
     sites = sites.assign(lat_deg=lat, lon_deg=lon)
     rot = float(rng.choice([0.0, 15.0, 30.0]))  # sector orientation differs by seed
@@ -160,9 +162,9 @@ def event_case(crowd: CrowdKind = "boresight", seed: int = 0, n_side: int = 4,
         off = rng.uniform(-40.0, 40.0, 2) if k >= len(centres) else rng.uniform(-10.0, 10.0, 2)
         cand.append({"candidate_id": f"E{k + 1:02d}", "x_m": c[0] + off[0],
                      "y_m": c[1] + off[1], "height_m": 6.0, "name": "forecourt lamp post"})
-    cand_df = pd.DataFrame(cand)
-    clat, clon = ORIGIN.to_wgs84(cand_df["x_m"], cand_df["y_m"])
-    cand_df = cand_df.assign(lat_deg=clat, lon_deg=clon)
+    cand_df = pd.DataFrame(cand, columns=["candidate_id", "x_m", "y_m", "height_m", "name"])
+    clat, clon = ORIGIN.to_wgs84(cand_df["x_m"].to_numpy(float), cand_df["y_m"].to_numpy(float))
+    cand_df = cand_df.assign(lat_deg=np.asarray(clat, float), lon_deg=np.asarray(clon, float))
     net = Network.from_tables(sites, cells, cand_df, origin=ORIGIN, name=base.name)
     grid = default_grid(net)
     background = BACKGROUND_MBPS_KM2 * grid.bin_area_km2 * _taper(grid, xy, isd_m)
