@@ -1,23 +1,25 @@
 """The API's side of the planner: request parameters -> :func:`planner.loop.plan_network`,
-progress and stage from the planner's stage messages, cancellation between stages, and
+progress and stage from the planner's typed progress events, cancellation between stages, and
 verification of an edited action list.
 
-Progress and cancellation use the planner's ``log`` hook, which the loop calls once after each
-stage (base state, candidates, sensitivities, each select-verify round, each
-re-linearisation): the hook updates the job's progress and raises :class:`JobCancelled` when a
-cancel was requested, which unwinds the planner (its executor is closed in its ``finally``).
-A stage in progress is not interrupted.
+Progress and cancellation use the planner's ``progress`` callback, which the loop calls once
+after each stage (:mod:`planner.progress`: base state, candidates, sensitivities, each
+select-verify round, each re-linearisation, ...): the tracker maps the event's fraction of the
+work onto the job's progress and raises :class:`JobCancelled` when a cancel was requested,
+which unwinds the planner (its executor is closed in its ``finally``). A stage in progress is
+not interrupted.
 """
 
 from __future__ import annotations
 
 import importlib
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from api.llm_models import EMBEDDED, resolve_offered
 from api.network_store import LoadedNetwork
+from api.progress import StageTracker
 from api.settings import Settings
 from planner.actions import _Action, action_to_json, describe, parse_actions, price
 from planner.candidates import GeneratorOptions
@@ -30,56 +32,6 @@ from planner.policy_gate import check_plan
 from planner.verify import cell_rows, verify
 from policies.plan import ROW_EXTRAS
 from twin.errors import ModelError, ValidationError
-
-#: Progress (0..1) at the start of the planner and when its last round is done.
-P_START, P_END = 0.05, 0.97
-
-
-class JobCancelled(Exception):  # noqa: N818 - a control-flow signal, not an error
-    """Raised from the progress hook when a cancel was requested."""
-
-
-class StageTracker:
-    """Turns the planner's stage messages into (stage, progress) and checks for cancel.
-
-    Work is dominated by linearisations (one what-if per candidate): the first one and one
-    after each round but the last, ``max_iterations`` in all. Progress counts them.
-    """
-
-    def __init__(self, max_iterations: int, report: Callable[[str, float], None],
-                 cancelled: Callable[[], bool]) -> None:
-        self.rounds = max(1, int(max_iterations))
-        self.report = report
-        self.cancelled = cancelled
-        self.progress = P_START
-        self.messages: list[str] = []
-
-    def _at(self, done_linearisations: float) -> float:
-        return 0.12 + (P_END - 0.12) * min(1.0, done_linearisations / self.rounds)
-
-    def __call__(self, message: str) -> None:
-        self.messages.append(message)
-        head = message.split(":", 1)[0].strip()
-        p = self.progress
-        if head == "base":
-            p = 0.08
-        elif head == "candidates":
-            p = 0.12
-        elif head == "sensitivities":
-            p = self._at(1)
-        elif head.startswith("round"):
-            try:
-                k = int(head.split()[1])
-            except (IndexError, ValueError):
-                k = 1
-            p = self._at(k + 0.1)
-        elif head.startswith("re-linearised"):
-            k = sum(1 for m in self.messages if m.startswith("re-linearised"))
-            p = self._at(k + 1)
-        self.progress = max(self.progress, min(p, P_END))
-        self.report(message[:200], self.progress)
-        if self.cancelled():
-            raise JobCancelled()
 
 
 def planner_settings(params: dict[str, Any], lp_dir: Path | None) -> PlannerSettings:
@@ -134,7 +86,7 @@ def run_planner(loaded: LoadedNetwork, params: dict[str, Any], policy: Any,
     try:
         plan = plan_network(loaded.twin, load_costs(None), planner_settings(params, lp_dir),
                             executor, policy, proposer, scenario=loaded.scenario.name,
-                            log=tracker)
+                            progress=tracker)
     finally:
         executor.close()
     return plan.to_json(), proposer

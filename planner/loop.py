@@ -66,6 +66,7 @@ from planner.policy_gate import (
     load_cap,
     p5_drop_limit,
 )
+from planner.progress import ProgressCallback, ProgressReporter
 from planner.sensitivity import Linearisation, linearise
 from planner.verify import Verification, cell_rows, verify
 from planner.whatif import WhatIfContext
@@ -327,7 +328,7 @@ def _better(a: _Round, b: _Round | None, target: float, tol: float = 0.0,
 def plan_network(twin: Twin, catalogue: CostCatalogue, settings: PlannerSettings | None = None,
                  executor: Executor | None = None, policy: Any | None = None,
                  proposer: Proposer | None = None, scenario: str = "",
-                 log: Callable[[str], None] | None = None) -> Plan:
+                 progress: ProgressCallback | None = None) -> Plan:
     """Plan capacity changes for ``twin``'s network (see the module docstring).
 
     Args:
@@ -338,10 +339,10 @@ def plan_network(twin: Twin, catalogue: CostCatalogue, settings: PlannerSettings
         policy: a policy set (``policies.load_policy()``) or None.
         proposer: optional hook returning more candidate actions each round.
         scenario: a label for the plan.
-        log: progress messages (e.g. ``print`` to stderr).
+        progress: called with a :class:`planner.progress.Progress` after each stage.
     """
     s = settings or PlannerSettings()
-    say = log or (lambda _m: None)
+    report = ProgressReporter(progress, s.max_iterations)
     own_executor = executor is None
     ex = executor or make_executor()
     t_start = time.perf_counter()
@@ -354,7 +355,7 @@ def plan_network(twin: Twin, catalogue: CostCatalogue, settings: PlannerSettings
         busy = twin.demand.busy_hour
         base = verify(twin, [], hours)
         timings["base"] = time.perf_counter() - t0
-        say(f"base: peak {base.peak:.3f} over {len(hours)} hour(s)")
+        report("base", f"base: peak {base.peak:.3f} over {len(hours)} hour(s)")
 
         t0 = time.perf_counter()
         generated = pd.DataFrame()
@@ -367,8 +368,8 @@ def plan_network(twin: Twin, catalogue: CostCatalogue, settings: PlannerSettings
                 # locations as listed candidates of this twin's network.
                 twin = Twin(with_candidates(twin.network, generated), twin.demand,
                             twin.config, cache=twin.cache)
-                say(f"generated {len(generated)} small-cell location(s) at the traffic peaks "
-                    f"of {sorted(set(generated['cell']))}")
+                report("sites", f"generated {len(generated)} small-cell location(s) at the "
+                       f"traffic peaks of {sorted(set(generated['cell']))}")
         items, focus = generate_candidates(twin, base.states, s.target, catalogue, s.generator)
         if not s.systematic:
             items = []  # the focus is still needed to follow hot cells between rounds
@@ -379,8 +380,9 @@ def plan_network(twin: Twin, catalogue: CostCatalogue, settings: PlannerSettings
         items, denied = filter_candidates(policy, items, twin.network)
         items = _affordable(items, s)
         timings["candidates"] = time.perf_counter() - t0
-        say(f"candidates: {len(items)} around {list(focus.hot)} (+{list(focus.neighbours)}), "
-            f"{len(focus.sites)} sites; {len(denied)} denied by policy")
+        report("candidates", f"candidates: {len(items)} around {list(focus.hot)} "
+               f"(+{list(focus.neighbours)}), {len(focus.sites)} sites; {len(denied)} denied "
+               "by policy")
 
         ctx = WhatIfContext.of(twin)
         t0 = time.perf_counter()
@@ -390,7 +392,8 @@ def plan_network(twin: Twin, catalogue: CostCatalogue, settings: PlannerSettings
         timings["sensitivities"] += time.perf_counter() - t0
         items = _annotate(items, lin, 0)
         n_whatifs = lin.n_whatifs + 1
-        say(f"sensitivities: {lin.n_whatifs} what-ifs in {lin.seconds:.1f} s")
+        report("sensitivities", f"sensitivities: {lin.n_whatifs} what-ifs in "
+               f"{lin.seconds:.1f} s")
 
         lp_dir = Path(s.lp_dir) if s.lp_dir else None
         rounds: list[_Round] = []
@@ -434,7 +437,7 @@ def plan_network(twin: Twin, catalogue: CostCatalogue, settings: PlannerSettings
                 rec["note"] = ("no cheaper plan in the model" if cap is not None
                                else "the model has no further plan")
                 history.append(rec)
-                say(f"round {it}: MILP {sol.status}; stop")
+                report("round", f"round {it}: MILP {sol.status}; stop", it)
                 break
             chosen = sol.chosen
             t0 = time.perf_counter()
@@ -458,9 +461,9 @@ def plan_network(twin: Twin, catalogue: CostCatalogue, settings: PlannerSettings
             if gate.get("passed") is False:
                 rec["policy_violations"] = gate.get("violations", [])
             history.append(rec)
-            say(f"round {it}: {len(chosen)} actions, {cost:,.0f} EUR, predicted peak "
-                f"{sol.predicted_peak:.3f}, verified {ver.peak:.3f} (max error "
-                f"{ver.max_abs_error:.3f})")
+            report("round", f"round {it}: {len(chosen)} actions, {cost:,.0f} EUR, predicted "
+                   f"peak {sol.predicted_peak:.3f}, verified {ver.peak:.3f} (max error "
+                   f"{ver.max_abs_error:.3f})", it)
             stalled = 0 if _better(rnd, best, s.target, STALL_TOLERANCE) else stalled + 1
             if _better(rnd, best, s.target):
                 best = rnd
@@ -468,7 +471,7 @@ def plan_network(twin: Twin, catalogue: CostCatalogue, settings: PlannerSettings
                 break
             if stalled >= STALL_ROUNDS:
                 rec["note"] = f"no better verified plan in {STALL_ROUNDS} rounds; stop"
-                say(rec["note"])
+                report("stop", rec["note"], it)
                 break
             # Trust region: an inaccurate step halves the number of changes the next round
             # may make from the reference; an accurate one lets it grow again.
@@ -516,8 +519,8 @@ def plan_network(twin: Twin, catalogue: CostCatalogue, settings: PlannerSettings
             items = _annotate(items, lin, first_new)
             n_whatifs += lin.n_whatifs
             pending_whatifs = lin.n_whatifs
-            say(f"re-linearised around round {it}: {lin.n_whatifs} what-ifs, "
-                f"{len(extra)} new candidates")
+            report("relinearised", f"re-linearised around round {it}: {lin.n_whatifs} "
+                   f"what-ifs, {len(extra)} new candidates", it)
 
         # A plan that misses the target (or is denied): explore what other budgets buy; a
         # verified selection within the budget that beats the loop's best replaces it.
@@ -549,6 +552,7 @@ def plan_network(twin: Twin, catalogue: CostCatalogue, settings: PlannerSettings
                 notes.append("the budget frontier found a better verified plan within the "
                              "budget than the select-verify rounds; it is the plan")
             timings["frontier"] = time.perf_counter() - t0
+            report("frontier", f"budget frontier: {len(budgets)} budget(s) explored")
         examined: Examined | None = None
         if best is None:  # no round produced a plan: report the network as it is
             chosen_items: list[Candidate] = []
@@ -569,8 +573,8 @@ def plan_network(twin: Twin, catalogue: CostCatalogue, settings: PlannerSettings
                 best.lin.predict(kept)
             model_ids = best.cell_ids
             bound = best.milp.lp_bound
-            say(f"work order: {len(kept)} action(s) kept, {len(examined.dropped)} dropped "
-                f"({examined.twin_runs} twin runs)")
+            report("work_order", f"work order: {len(kept)} action(s) kept, "
+                   f"{len(examined.dropped)} dropped ({examined.twin_runs} twin runs)")
         after = ver.state_at(busy)
         before = base.state_at(busy)
         target_met = ver.peak <= s.target and ver.converged
@@ -615,6 +619,8 @@ def plan_network(twin: Twin, catalogue: CostCatalogue, settings: PlannerSettings
             plan.verified = False
             plan.message += (" The policy gate denies this plan: it breaks "
                              + "; ".join(_rule_texts(plan.policy)) + ".")
+        report("gate", "policy gate: " + {True: "passed", False: "denied", None: "not checked"}
+               .get(plan.policy.get("passed"), "not checked"))
         if budgets and (not plan.target_met or plan.policy.get("passed") is False):
             if examined is not None and best is not None:  # the pruned plan is a point too
                 kept_t = tuple(best.chosen[k] for k in examined.kept)
@@ -624,6 +630,7 @@ def plan_network(twin: Twin, catalogue: CostCatalogue, settings: PlannerSettings
             plan.frontier = points(budgets, items, explored, explored_status, s.target)
         timings["total"] = time.perf_counter() - t_start
         plan.timings_s = timings
+        report("done", f"done: {plan.message}")
         return plan
     finally:
         if own_executor:

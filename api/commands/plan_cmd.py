@@ -21,6 +21,7 @@ from planner.llm.model import ENV_MODEL
 from planner.loop import PlannerSettings, plan_network
 from planner.plan import DEFAULT_BUDGET_EUR, DEFAULT_MAX_ACTIONS, DEFAULT_TARGET, Plan
 from planner.policy_gate import load_policy
+from planner.progress import Progress
 from twin.errors import ValidationError
 
 
@@ -134,10 +135,9 @@ def run(args: argparse.Namespace) -> int:
         lp_dir=lp_dir, systematic=args.candidates != "llm" or proposer is None)
     settings = settings if asked is None else asked.settings(settings)
     executor = make_executor(args.dask, args.workers)
-    log = (lambda m: print(f"celltwin plan: {m}", file=sys.stderr)) if args.verbose else None
     try:
         plan = plan_network(sc.twin(), catalogue, settings, executor, policy, proposer,
-                            scenario=sc.name, log=log)
+                            scenario=sc.name, progress=print_progress if args.verbose else None)
     finally:
         executor.close()
     plan.timings_s = {"load_scenario": t_load, **plan.timings_s,
@@ -151,6 +151,17 @@ def run(args: argparse.Namespace) -> int:
     else:
         print_plan(plan)
     return 0
+
+
+def progress_line(event: Progress) -> str:
+    """One ``--verbose`` line: the stage's message and, once known, the time left."""
+    left = "" if event.eta_s is None or event.stage == "done" else \
+        f" (about {event.eta_s:.0f} s left)"
+    return f"celltwin plan: {event.message}{left}"
+
+
+def print_progress(event: Progress) -> None:
+    print(progress_line(event), file=sys.stderr)
 
 
 def check_report_path(path: str) -> Path:

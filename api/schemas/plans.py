@@ -7,7 +7,8 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from api.db.models import ApprovalRow, PlanRow
+from api.db.models import ApprovalRow, PlanRow, utcnow
+from api.progress import eta_s
 from api.redact import without_paths
 
 if TYPE_CHECKING:
@@ -82,6 +83,8 @@ class PlanPublic(BaseModel):
     status: PlanStatus
     progress: float = Field(description="0..1")
     stage: str
+    eta_s: float | None = Field(None, description="while running: estimated seconds left "
+                                "(the pace so far; null before the first linearisation)")
     params: dict[str, Any]
     error: str | None
     cancel_requested: bool
@@ -114,6 +117,9 @@ class PlanPublic(BaseModel):
             violations=st.violations, status=st.status)
         return cls(id=row.id, network_id=row.network_id, status=row.status,  # type: ignore[arg-type]
                    progress=row.progress, stage=row.stage,
+                   eta_s=None if row.status != "running" else eta_s(
+                       row.progress, row.started_at, row.updated_at, utcnow(),
+                       int(row.params.get("max_iterations", 5))),
                    params=without_paths(dict(row.params)),
                    error=row.error, cancel_requested=row.cancel_requested,
                    revision=row.revision,
