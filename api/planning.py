@@ -21,15 +21,15 @@ from api.llm_models import EMBEDDED, resolve_offered
 from api.network_store import LoadedNetwork
 from api.progress import StageTracker
 from api.settings import Settings
-from planner.actions import _Action, action_to_json, describe, parse_actions, price
+from planner.actions import _Action, parse_actions
 from planner.candidates import GeneratorOptions
 from planner.costs import CostCatalogue, load_costs
 from planner.executors import make_executor
 from planner.generated_sites import network_for_result, twin_for_result
-from planner.loop import PlannerSettings, plan_network
-from planner.plan import clean
+from planner.loop import PlannerSettings, plan_network, verify_actions
+from planner.plan import DEFAULT_BUDGET_EUR, DEFAULT_TARGET, clean
 from planner.policy_gate import check_plan
-from planner.verify import cell_rows, verify
+from planner.result import PlanResult
 from policies.plan import ROW_EXTRAS
 from twin.errors import ModelError, ValidationError
 
@@ -137,46 +137,36 @@ def parse_edited(rows: Sequence[dict[str, Any]]) -> list[_Action]:
                           for r in rows])
 
 
+#: What an edit changes in a plan: the twin's results, the actions, the verdict and the words
+#: (the rest of the plan, e.g. its rounds and candidates, stays the record of the search).
+EDITED_KEYS = ("before", "after", "peak_before", "peak_after", "actions", "total_cost",
+               "target_met", "converged", "verified", "cells_before", "cells_after",
+               "message", "policy")
+#: What no longer holds for an edited plan: the model's prediction and bound, its LP file.
+STALE_KEYS = ("predicted", "lp_file", "lower_bound")
+
+
 def verify_edit(loaded: LoadedNetwork, original: dict[str, Any], rows: Sequence[dict[str, Any]],
                 policy: Any, catalogue: CostCatalogue | None = None,
                 approvals: list[dict[str, Any]] | None = None) -> dict[str, Any]:
     """Apply an edited action list to the network, run the twin for the plan's hours and
-    gate it. Returns the edited plan JSON (same fields as ``celltwin plan --json``)."""
+    gate it (:func:`planner.loop.verify_actions`). Returns the edited plan JSON (same fields
+    as ``celltwin plan --json``, :class:`planner.result.PlanResult`)."""
     actions = parse_edited(rows)
-    cat = catalogue or load_costs(None)
     twin = twin_for_result(loaded.twin, original)  # + the plan's generated locations
-    busy = twin.demand.busy_hour
-    horizon = original.get("horizon", "busy")
-    hours = (busy,) if horizon == "busy" else tuple(range(24))
-    target = float(original.get("target", 0.5))
-    base = verify(twin, [], hours)
-    ver = verify(twin, actions, hours)
-    rows_out = []
-    for a in actions:
-        row = action_to_json(a, price(a, twin.network, cat))
-        row["description"] = describe(a)
-        rows_out.append(row)
-    before, after = base.state_at(busy), ver.state_at(busy)
-    met = bool(ver.peak <= target and ver.converged)
-    plan = dict(original)
-    plan.update({
-        "before": before.to_json(include_cells=False)["kpis"],
-        "after": after.to_json(include_cells=False)["kpis"],
-        "peak_before": base.peak, "peak_after": ver.peak, "actions": rows_out,
-        "total_cost": float(sum(r["cost"] for r in rows_out)), "target_met": met,
-        "converged": ver.converged, "verified": met,
-        "cells_before": cell_rows(before), "cells_after": cell_rows(after),
-        "budget": original.get("budget"),
-    })
-    for stale in ("predicted", "lp_file", "lower_bound", "policy"):
-        plan.pop(stale, None)
+    budget = original.get("budget")
+    settings = PlannerSettings(
+        target=float(original.get("target", DEFAULT_TARGET)),
+        budget_eur=float(budget) if budget is not None else DEFAULT_BUDGET_EUR,
+        horizon=original.get("horizon", "busy"), max_actions=None)
+    edited = verify_actions(twin, catalogue or load_costs(None), settings, actions, policy,
+                            str(original.get("scenario") or ""), approvals).to_json()
+    plan = {k: v for k, v in original.items() if k not in STALE_KEYS}
+    plan.update({k: edited[k] for k in EDITED_KEYS})
+    plan["budget"] = budget
     if approvals is not None:
         plan["approvals"] = approvals
-    plan = clean(plan)
-    plan["policy"] = check_plan(policy, plan, twin.network)
-    if plan["policy"].get("passed") is False:
-        plan["verified"] = False
-    return plan
+    return PlanResult.model_validate(plan).to_json()
 
 
 def gate(loaded: LoadedNetwork, plan: dict[str, Any], policy: Any,

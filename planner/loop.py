@@ -575,50 +575,38 @@ def plan_network(twin: Twin, catalogue: CostCatalogue, settings: PlannerSettings
             bound = best.milp.lp_bound
             report("work_order", f"work order: {len(kept)} action(s) kept, "
                    f"{len(examined.dropped)} dropped ({examined.twin_runs} twin runs)")
-        after = ver.state_at(busy)
-        before = base.state_at(busy)
-        target_met = ver.peak <= s.target and ver.converged
-        message = _message(s, base, ver, chosen_items, target_met, items, catalogue)
         k = hours.index(busy)
         pred_rows = []
         index = {c: i for i, c in enumerate(model_ids)}
-        for c, u in zip(ver.network.cell_ids, np.asarray(after.prb_util), strict=True):
+        after_util = np.asarray(ver.state_at(busy).prb_util)
+        for c, u in zip(ver.network.cell_ids, after_util, strict=True):
             p = float(pred[k, index[c]]) if c in index and pred.shape[1] > index[c] else None
             pred_rows.append({"cell_id": c, "prb_util": p, "verified_prb_util": float(u),
                               "error": None if p is None else p - float(u)})
-        plan = Plan(
-            scenario=scenario or twin.network.name, target=s.target, budget_eur=s.budget_eur,
-            horizon=s.horizon, solver=s.solver, actions=chosen_items, before=before,
-            after=after, verified=bool(best is not None and target_met),
-            target_met=target_met, converged=ver.converged, iterations=len(history),
-            history=history,
+        plan = assemble(
+            twin, s, catalogue, scenario or twin.network.name, base, ver, chosen_items, items,
+            searched=best is not None, history=history,
             lower_bound={
                 "peak_prb_util": bound, "first_model": first_bound,
                 "method": "LP relaxation of the linearised min-max model (budget, action "
                           "limit, knob exclusivity and policy rows kept) around the chosen "
                           "plan's reference; a bound for the model, not for the twin"},
-            predicted=pred_rows, cells_before=cell_rows(before), cells_after=cell_rows(after),
-            peak_before=base.peak, peak_after=ver.peak,
+            predicted=pred_rows,
             lp_file=best.milp.lp_file if best is not None and best.milp is not None else None,
             what_ifs=n_whatifs,
             candidates={**summary(items), "focus_hot": list(focus.hot),
                         "focus_neighbours": list(focus.neighbours),
                         "focus_sites": list(focus.sites), "denied_by_policy": denied,
                         "notes": notes, "generated": generated_rows(generated)},
-            message=message, executor=f"{ex.name} x{ex.n_workers}", max_actions=s.max_actions,
+            executor=f"{ex.name} x{ex.n_workers}",
             work_order=examined.rows if examined is not None else [],
             dropped=examined.dropped if examined is not None else [])
         record = getattr(proposer, "provenance", None)
         if callable(record):
             plan.provenance = record([c.action for c in chosen_items if c.source == "proposer"])
         t0 = time.perf_counter()
-        plan.policy = check_plan(policy, plan.to_json(include_policy=False), twin.network,
-                                 catalogue)
+        gate_plan(plan, policy, twin.network, catalogue)
         timings["policy"] = time.perf_counter() - t0
-        if plan.policy.get("passed") is False:
-            plan.verified = False
-            plan.message += (" The policy gate denies this plan: it breaks "
-                             + "; ".join(_rule_texts(plan.policy)) + ".")
         report("gate", "policy gate: " + {True: "passed", False: "denied", None: "not checked"}
                .get(plan.policy.get("passed"), "not checked"))
         if budgets and (not plan.target_met or plan.policy.get("passed") is False):
@@ -635,6 +623,67 @@ def plan_network(twin: Twin, catalogue: CostCatalogue, settings: PlannerSettings
     finally:
         if own_executor:
             ex.close()
+
+
+def assemble(twin: Twin, s: PlannerSettings, catalogue: CostCatalogue, scenario: str,
+             base: Verification, ver: Verification, chosen: Sequence[Candidate],
+             pool: Sequence[Candidate], searched: bool = True, **record: Any) -> Plan:
+    """The plan of ``chosen`` (verified as ``ver``; the network as it is: ``base``) before the
+    policy gate (:func:`gate_plan`).
+
+    Args:
+        pool: the candidates the plan was chosen from (the message names the cheapest when
+            none fits the budget).
+        searched: False when no round produced a plan (the plan is not verified).
+        record: the loop's record: ``history``, ``lower_bound``, ``predicted``, ``lp_file``,
+            ``what_ifs``, ``candidates``, ``executor``, ``work_order``, ``dropped`` (the
+            :class:`Plan` fields; empty when not given, as for an edited plan).
+    """
+    busy = twin.demand.busy_hour
+    after, before = ver.state_at(busy), base.state_at(busy)
+    met = bool(ver.peak <= s.target and ver.converged)
+    history = record.pop("history", [])
+    return Plan(
+        scenario=scenario, target=s.target, budget_eur=s.budget_eur, horizon=s.horizon,
+        solver=s.solver, actions=list(chosen), before=before, after=after,
+        verified=bool(searched and met), target_met=met, converged=ver.converged,
+        iterations=len(history), history=history,
+        lower_bound=record.pop("lower_bound", {}), predicted=record.pop("predicted", []),
+        cells_before=cell_rows(before), cells_after=cell_rows(after),
+        peak_before=base.peak, peak_after=ver.peak,
+        message=_message(s, base, ver, list(chosen), met, list(pool), catalogue),
+        max_actions=s.max_actions, **record)
+
+
+def gate_plan(plan: Plan, policy: Any | None, network: Network, catalogue: CostCatalogue,
+              approvals: list[dict[str, Any]] | None = None) -> None:
+    """Set ``plan.policy`` to the gate's verdict on ``plan`` (with ``approvals``, when given,
+    for the rules that need them); a denied plan is not verified and its message says why."""
+    doc = plan.to_json(include_policy=False)
+    if approvals is not None:
+        doc["approvals"] = approvals
+    plan.policy = check_plan(policy, doc, network, catalogue)
+    if plan.policy.get("passed") is False:
+        plan.verified = False
+        plan.message += (" The policy gate denies this plan: it breaks "
+                         + "; ".join(_rule_texts(plan.policy)) + ".")
+
+
+def verify_actions(twin: Twin, catalogue: CostCatalogue, s: PlannerSettings,
+                   actions: Sequence[_Action], policy: Any | None, scenario: str = "",
+                   approvals: list[dict[str, Any]] | None = None) -> Plan:
+    """The plan of exactly ``actions`` (e.g. a user's edit of a plan), no search: the twin
+    runs the network as it is and with all actions at once over the hours of ``s.horizon``;
+    the policy gate has the last word (:func:`gate_plan`). The rounds, the model's prediction
+    and the bound are empty: no model chose these actions."""
+    hours = _hours(twin, s.horizon, s.hours)
+    base = verify(twin, [], hours)
+    ver = verify(twin, list(actions), hours)
+    chosen = price_all(actions, twin, catalogue, source="user")
+    plan = assemble(twin, s, catalogue, scenario or twin.network.name, base, ver, chosen,
+                    chosen)
+    gate_plan(plan, policy, twin.network, catalogue, approvals)
+    return plan
 
 
 def gate_json(s: PlannerSettings, chosen: Sequence[Candidate], before: State, after: State

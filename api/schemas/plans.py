@@ -14,6 +14,7 @@ from api.redact import without_paths
 if TYPE_CHECKING:
     from api.verdicts import Standing
 from planner.plan import DEFAULT_BUDGET_EUR, DEFAULT_MAX_ACTIONS, DEFAULT_TARGET
+from planner.result import PlanResult
 
 PlanStatus = Literal["queued", "running", "done", "failed", "cancelled", "interrupted"]
 
@@ -106,7 +107,7 @@ class PlanPublic(BaseModel):
     created_by: str
     started_at: datetime | None
     finished_at: datetime | None
-    result: dict[str, Any] | None = Field(
+    result: PlanResult | None = Field(
         None, description="when done: the JSON of `celltwin plan --json`")
 
     @classmethod
@@ -129,7 +130,8 @@ class PlanPublic(BaseModel):
                    policy_current=current, approved=st.approved,
                    approvals=approvals, created_at=row.created_at, created_by=row.created_by,
                    started_at=row.started_at, finished_at=row.finished_at,
-                   result=without_paths(row.result) if with_result else None)
+                   result=PlanResult.model_validate(without_paths(row.result))
+                   if with_result and row.result is not None else None)
 
 
 class PlansPublic(BaseModel):

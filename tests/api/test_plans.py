@@ -149,6 +149,22 @@ def test_verify_runs_the_twin_on_the_edit(client: TestClient,
     assert body["actions"][0]["description"].startswith("set electrical tilt")
 
 
+def test_a_saved_edit_describes_the_edited_plan(client: TestClient, hotspot_id: str) -> None:
+    """The edited result's message is about the edit (its peak and cost), not the original
+    plan's words; the rest of the record (rounds, candidates) stays the original's."""
+    plan = wait_plan(client, start(client, hotspot_id))
+    edit = [{"kind": "set_tilt", "cell_id": "S01-1", "elec_tilt_deg": 10.0}]
+    status, body = verify(client, plan["id"], edit, save=True)
+    assert status == 200 and body["saved"], body
+    got = client.get(f"/api/v1/plans/{plan['id']}", headers=auth("viewer")).json()["result"]
+    assert got["message"] != plan["result"]["message"]
+    assert f"{got['peak_after']:.3f}" in got["message"] and got["peak_after"] == pytest.approx(
+        body["peak_after"])
+    assert f"{got['total_cost']:,.0f}" in got["message"] and got["total_cost"] == 100.0
+    assert got["history"] == plan["result"]["history"]
+    assert "predicted" not in got and "lower_bound" not in got
+
+
 @pytest.mark.parametrize(("actions", "needle"), [
     ([{"kind": "set_tilt", "cell_id": "NOPE-1", "elec_tilt_deg": 8.0}], "NOPE-1"),
     ([{"kind": "set_tilt", "cell_id": "S01-1", "elec_tilt_deg": 8.0, "colour": 1}], "colour"),
