@@ -12,7 +12,6 @@ not interrupted.
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -26,12 +25,13 @@ from planner.candidates import GeneratorOptions
 from planner.costs import CostCatalogue, load_costs
 from planner.executors import make_executor
 from planner.generated_sites import network_for_result, twin_for_result
+from planner.llm.closed_loop import llm_proposer
 from planner.loop import PlannerSettings, plan_network, verify_actions
 from planner.plan import DEFAULT_BUDGET_EUR, DEFAULT_TARGET, clean
 from planner.policy_gate import check_plan
 from planner.result import PlanResult
 from policies.plan import ROW_EXTRAS
-from twin.errors import ModelError, ValidationError
+from twin.errors import ValidationError
 
 
 def planner_settings(params: dict[str, Any], lp_dir: Path | None) -> PlannerSettings:
@@ -63,17 +63,13 @@ def check_llm_model(params: dict[str, Any], settings: Settings) -> None:
 
 
 def make_proposer(params: dict[str, Any], policy: Any = None) -> Any:
-    """The LLM proposer hook of ``celltwin plan --llm`` (same resolution as the CLI), or None
-    for the systematic generator alone."""
+    """The LLM proposer hook of ``celltwin plan --llm`` (the same construction,
+    :func:`planner.llm.closed_loop.llm_proposer`), or None for the systematic generator
+    alone."""
     if params.get("proposer", "systematic") != "llm":
         return None
-    plan_cmd = importlib.import_module("api.commands.plan_cmd")
-    build = getattr(plan_cmd, "_proposer", None)
-    if build is None:
-        raise ModelError("the LLM proposer is not available in this installation; use "
-                         "proposer 'systematic'")
     spec = params.get("llm_model_path") or params.get("llm_model") or "embedded"
-    return build(str(spec), load_costs(None), policy)
+    return llm_proposer(str(spec), load_costs(None), policy)
 
 
 def run_planner(loaded: LoadedNetwork, params: dict[str, Any], policy: Any,

@@ -150,7 +150,7 @@ class PlannerSettings:
             raise ValidationError("plan", f"the budget must be a non-negative amount, got "
                                   f"{self.budget_eur:g}")
         if self.horizon not in ("busy", "day"):
-            raise ValidationError("plan", f"--horizon must be 'busy' or 'day', got "
+            raise ValidationError("plan", f"the horizon must be 'busy' or 'day', got "
                                   f"{self.horizon!r}")
         if self.max_iterations < 1:
             raise ValidationError("plan", "max_iterations must be >= 1")

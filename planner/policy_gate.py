@@ -40,7 +40,7 @@ def load_policy(path: str | None = None) -> Any | None:
     Raises InputFileError when a path is given but no engine is installed."""
     if not engine_available():
         if path is not None:
-            raise InputFileError(f"--policy {path!r} given but the policy engine (policies/) "
+            raise InputFileError(f"policy folder {path!r} given but the policy engine (policies/) "
                                  "is not installed")
         return None
     mod = importlib.import_module("policies")

@@ -17,7 +17,7 @@ from policies import load_policy
 from tests.api.conftest import QUICK_PLAN, auth, make_settings, wait_plan
 from twin.scenarios import load_scenario
 
-#: The fields of `celltwin plan --json` (api/commands/plan_cmd.py -> planner.plan.Plan.to_json)
+#: The fields of `celltwin plan --json` (cli/plan_cmd.py -> planner.plan.Plan.to_json)
 PLAN_JSON_FIELDS = {
     "scenario", "target", "budget", "horizon", "before", "after", "peak_before", "peak_after",
     "actions", "total_cost", "verified", "target_met", "converged", "iterations",

