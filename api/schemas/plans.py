@@ -14,7 +14,7 @@ from api.redact import without_paths
 if TYPE_CHECKING:
     from api.verdicts import Standing
 from planner.plan import DEFAULT_BUDGET_EUR, DEFAULT_MAX_ACTIONS, DEFAULT_TARGET
-from planner.result import PlanResult
+from planner.result import ActionRow, CellRow, GateVerdict, Kpis, PlanResult
 
 PlanStatus = Literal["queued", "running", "done", "failed", "cancelled", "interrupted"]
 
@@ -165,11 +165,11 @@ class VerifyResult(BaseModel):
     peak_before: float
     peak_after: float
     total_cost: float
-    before: dict[str, Any]
-    after: dict[str, Any]
-    actions: list[dict[str, Any]]
-    cells_after: list[dict[str, Any]]
-    policy: dict[str, Any]
+    before: Kpis
+    after: Kpis
+    actions: list[ActionRow]
+    cells_after: list[CellRow]
+    policy: GateVerdict
     saved: bool
 
 
