@@ -33,6 +33,7 @@ from actions.apply import apply_actions
 from api.geojson import cell_features, collection, coords, frame_of, map_origin
 from api.planning import parse_edited
 from planner.plan import clean
+from planner.result import PlanResult
 from twin.network import Network
 
 A1_POLICY_TYPE = "ORAN_TrafficSteeringPreference_2.0.0"
@@ -48,7 +49,7 @@ CSV_COLUMNS = ("plan_id", "index", "kind", "target", "cell_id", "candidate_id",
                "site_lat_deg", "site_lon_deg", "site_x_m", "site_y_m", "frame")
 
 
-def action_positions(network: Network, result: dict[str, Any]) -> list[dict[str, Any]]:
+def action_positions(network: Network, result: PlanResult) -> list[dict[str, Any]]:
     """Per action of the result, where it happens: its cell's site, or its candidate location,
     in the input's coordinates (WGS84 when the network has an origin; local metres always)."""
     sites = network.sites.set_index("site_id")
@@ -56,7 +57,8 @@ def action_positions(network: Network, result: dict[str, Any]) -> list[dict[str,
     cands = network.candidates.set_index("candidate_id") if len(network.candidates) else None
     frame = frame_of(network)
     out = []
-    for a in result.get("actions", []) or []:
+    for row in result.actions:
+        a = row.to_json()
         pos: Any = None
         cell = a.get("cell_id")
         if cell is not None and cell in cells.index:
@@ -76,7 +78,7 @@ def action_positions(network: Network, result: dict[str, Any]) -> list[dict[str,
     return out
 
 
-def plan_csv(plan_id: str, result: dict[str, Any], mark: dict[str, Any] | None = None,
+def plan_csv(plan_id: str, result: PlanResult, mark: dict[str, Any] | None = None,
              network: Network | None = None) -> str:
     """One row per action (CSV_COLUMNS); empty fields where a column does not apply. ``mark``
     (the plan's standing, routes/exports.py) fills the last three columns of every row."""
@@ -89,7 +91,7 @@ def plan_csv(plan_id: str, result: dict[str, Any], mark: dict[str, Any] | None =
     w = csv.DictWriter(buf, fieldnames=CSV_COLUMNS, extrasaction="ignore", lineterminator="\n")
     w.writeheader()
     where = action_positions(network, result) if network is not None else []
-    for i, a in enumerate(result.get("actions", []) or []):
+    for i, a in enumerate(row.to_json() for row in result.actions):
         detail = a.get("cost_detail") or {}
         targets = a.get("targets") or []
         w.writerow({**{k: a.get(k, "") for k in CSV_COLUMNS}, "plan_id": plan_id, "index": i,
@@ -118,16 +120,16 @@ def _work_order_cells(wo: dict[str, Any]) -> dict[str, Any]:
             "contribution": part.get("peak_delta")}
 
 
-def plan_geojson(network: Network, plan_id: str, result: dict[str, Any],
+def plan_geojson(network: Network, plan_id: str, result: PlanResult,
                  mark: dict[str, Any] | None = None) -> dict[str, Any]:
     """New small cells (points, plus their omni footprint) and changed cells (wedges as they
     are after the plan), with the actions and the utilisation before/after per cell; ``mark``
     (the plan's standing) goes into the collection's properties."""
-    actions = parse_edited(result.get("actions", []) or [])
+    actions = parse_edited([a.to_json() for a in result.actions])
     after = apply_actions(network, actions)
     origin, _ = map_origin(network)
-    before_u = {r["cell_id"]: r.get("prb_util") for r in result.get("cells_before", []) or []}
-    after_u = {r["cell_id"]: r.get("prb_util") for r in result.get("cells_after", []) or []}
+    before_u = {r.cell_id: r.prb_util for r in result.cells_before}
+    after_u = {r.cell_id: r.prb_util for r in result.cells_after}
     by_cell: dict[str, list[dict[str, Any]]] = {}
     new_cells: set[str] = set()
     for a in actions:
@@ -155,9 +157,9 @@ def plan_geojson(network: Network, plan_id: str, result: dict[str, Any],
                                            "site_id": cells.loc[cid, "site_id"],
                                            "actions": by_cell[cid],
                                            "prb_util_after": after_u.get(cid)})})
-    return collection(feats, network, plan_id=plan_id, total_cost=result.get("total_cost"),
-                      peak_before=result.get("peak_before"),
-                      peak_after=result.get("peak_after"), **(mark or {}))
+    return collection(feats, network, plan_id=plan_id, total_cost=result.total_cost,
+                      peak_before=result.peak_before, peak_after=result.peak_after,
+                      **(mark or {}))
 
 
 _ECI = re.compile(r"^(?:(\d{3})-(\d{2,3}):)?(\d{1,9})$")
@@ -172,7 +174,7 @@ def a1_cell_id(cell_id: str, plmn: dict[str, str]) -> tuple[dict[str, Any], bool
     return {"plmnId": dict(plmn), "cId": {"localId": cell_id}}, False
 
 
-def plan_a1(network: Network, plan_id: str, result: dict[str, Any],
+def plan_a1(network: Network, plan_id: str, result: PlanResult,
             plmn: dict[str, str] | None = None, mark: dict[str, Any] | None = None
             ) -> dict[str, Any]:
     """The A1 policy document of the plan's load-balancing actions (see module docstring);
@@ -183,7 +185,7 @@ def plan_a1(network: Network, plan_id: str, result: dict[str, Any],
     prefer: list[str] = []
     changes: list[dict[str, Any]] = []
     other: list[dict[str, Any]] = []
-    for a in result.get("actions", []) or []:
+    for a in (row.to_json() for row in result.actions):
         kind, cell = a.get("kind"), a.get("cell_id")
         if kind not in STEERING_KINDS or cell not in base:
             other.append({"kind": kind, "target": (a.get("targets") or [None])[0],

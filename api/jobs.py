@@ -55,8 +55,9 @@ from api.audit import code_version, record
 from api.db.models import LIVE_STATUSES, NetworkRow, PlanRow, utcnow
 from api.db.session import get_engine, transaction
 from api.network_store import NetworkCache
-from api.planning import JobCancelled, StageTracker, llm_provenance, run_planner, solver_summary
+from api.planning import llm_provenance, run_planner, solver_summary
 from api.policy_store import version_by_id
+from api.progress import JobCancelled, StageTracker
 from api.settings import Settings
 from twin.errors import CelltwinError
 
@@ -164,11 +165,9 @@ def run_plan_job(plan_id: str, db_url: str, data_dir: str,
             loaded = _worker_cache.loaded(net)
             pv = version_by_id(s, params.get("policy_version"))
         lp_dir = Path(data_dir) / "plans" / plan_id
-        tracker = StageTracker(
-            int(params.get("max_iterations", 5)),
-            lambda stage, p: _set(engine, plan_id, stage=stage, progress=p),
-            lambda: _cancel_requested(engine, plan_id))
-        tracker("loading: network and policy ready")
+        tracker = StageTracker(lambda stage, p: _set(engine, plan_id, stage=stage, progress=p),
+                               lambda: _cancel_requested(engine, plan_id))
+        tracker.note("loading: network and policy ready")
         result, proposer = run_planner(loaded, params, pv.policy, tracker, lp_dir, dask_address)
         # the API shows file names only (api/redact.py); the server's paths are logged here
         log.info("plan %s: audit LP files in %s", plan_id, lp_dir)

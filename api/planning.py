@@ -1,88 +1,38 @@
 """The API's side of the planner: request parameters -> :func:`planner.loop.plan_network`,
-progress and stage from the planner's stage messages, cancellation between stages, and
+progress and stage from the planner's typed progress events, cancellation between stages, and
 verification of an edited action list.
 
-Progress and cancellation use the planner's ``log`` hook, which the loop calls once after each
-stage (base state, candidates, sensitivities, each select-verify round, each
-re-linearisation): the hook updates the job's progress and raises :class:`JobCancelled` when a
-cancel was requested, which unwinds the planner (its executor is closed in its ``finally``).
-A stage in progress is not interrupted.
+Progress and cancellation use the planner's ``progress`` callback, which the loop calls once
+after each stage (:mod:`planner.progress`: base state, candidates, sensitivities, each
+select-verify round, each re-linearisation, ...): the tracker maps the event's fraction of the
+work onto the job's progress and raises :class:`JobCancelled` when a cancel was requested,
+which unwinds the planner (its executor is closed in its ``finally``). A stage in progress is
+not interrupted.
 """
 
 from __future__ import annotations
 
-import importlib
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from actions.costs import CostCatalogue, load_costs
 from actions.models import ActionBase, parse_actions
-from actions.pricing import price
-from actions.rows import action_to_json, describe
 from api.llm_models import EMBEDDED, resolve_offered
 from api.network_store import LoadedNetwork
+from api.progress import StageTracker
 from api.settings import Settings
 from planner.candidates import GeneratorOptions
 from planner.executors import make_executor
 from planner.generated_sites import network_for_result, twin_for_result
-from planner.loop import PlannerSettings, plan_network
-from planner.plan import clean
+from planner.llm.closed_loop import llm_proposer
+from planner.loop import PlannerSettings, plan_network, verify_actions
+from planner.plan import DEFAULT_BUDGET_EUR, DEFAULT_TARGET, clean
 from planner.policy_gate import check_plan
-from planner.verify import cell_rows, verify
+from planner.result import PlanResult
 from policies import PolicySet
 from policies.plan import ROW_EXTRAS
-from twin.errors import ModelError, ValidationError
-
-#: Progress (0..1) at the start of the planner and when its last round is done.
-P_START, P_END = 0.05, 0.97
-
-
-class JobCancelled(Exception):  # noqa: N818 - a control-flow signal, not an error
-    """Raised from the progress hook when a cancel was requested."""
-
-
-class StageTracker:
-    """Turns the planner's stage messages into (stage, progress) and checks for cancel.
-
-    Work is dominated by linearisations (one what-if per candidate): the first one and one
-    after each round but the last, ``max_iterations`` in all. Progress counts them.
-    """
-
-    def __init__(self, max_iterations: int, report: Callable[[str, float], None],
-                 cancelled: Callable[[], bool]) -> None:
-        self.rounds = max(1, int(max_iterations))
-        self.report = report
-        self.cancelled = cancelled
-        self.progress = P_START
-        self.messages: list[str] = []
-
-    def _at(self, done_linearisations: float) -> float:
-        return 0.12 + (P_END - 0.12) * min(1.0, done_linearisations / self.rounds)
-
-    def __call__(self, message: str) -> None:
-        self.messages.append(message)
-        head = message.split(":", 1)[0].strip()
-        p = self.progress
-        if head == "base":
-            p = 0.08
-        elif head == "candidates":
-            p = 0.12
-        elif head == "sensitivities":
-            p = self._at(1)
-        elif head.startswith("round"):
-            try:
-                k = int(head.split()[1])
-            except (IndexError, ValueError):
-                k = 1
-            p = self._at(k + 0.1)
-        elif head.startswith("re-linearised"):
-            k = sum(1 for m in self.messages if m.startswith("re-linearised"))
-            p = self._at(k + 1)
-        self.progress = max(self.progress, min(p, P_END))
-        self.report(message[:200], self.progress)
-        if self.cancelled():
-            raise JobCancelled()
+from twin.errors import ValidationError
 
 
 def planner_settings(params: dict[str, Any], lp_dir: Path | None) -> PlannerSettings:
@@ -114,17 +64,13 @@ def check_llm_model(params: dict[str, Any], settings: Settings) -> None:
 
 
 def make_proposer(params: dict[str, Any], policy: PolicySet | None = None) -> Any:
-    """The LLM proposer hook of ``celltwin plan --llm`` (same resolution as the CLI), or None
-    for the systematic generator alone."""
+    """The LLM proposer hook of ``celltwin plan --llm`` (the same construction,
+    :func:`planner.llm.closed_loop.llm_proposer`), or None for the systematic generator
+    alone."""
     if params.get("proposer", "systematic") != "llm":
         return None
-    plan_cmd = importlib.import_module("api.commands.plan_cmd")
-    build = getattr(plan_cmd, "_proposer", None)
-    if build is None:
-        raise ModelError("the LLM proposer is not available in this installation; use "
-                         "proposer 'systematic'")
     spec = params.get("llm_model_path") or params.get("llm_model") or "embedded"
-    return build(str(spec), load_costs(None), policy)
+    return llm_proposer(str(spec), load_costs(None), policy)
 
 
 def run_planner(loaded: LoadedNetwork, params: dict[str, Any], policy: PolicySet | None,
@@ -137,7 +83,7 @@ def run_planner(loaded: LoadedNetwork, params: dict[str, Any], policy: PolicySet
     try:
         plan = plan_network(loaded.twin, load_costs(None), planner_settings(params, lp_dir),
                             executor, policy, proposer, scenario=loaded.scenario.name,
-                            log=tracker)
+                            progress=tracker)
     finally:
         executor.close()
     return plan.to_json(), proposer
@@ -188,46 +134,36 @@ def parse_edited(rows: Sequence[dict[str, Any]]) -> list[ActionBase]:
                           for r in rows])
 
 
+#: What an edit changes in a plan: the twin's results, the actions, the verdict and the words
+#: (the rest of the plan, e.g. its rounds and candidates, stays the record of the search).
+EDITED_KEYS = ("before", "after", "peak_before", "peak_after", "actions", "total_cost",
+               "target_met", "converged", "verified", "cells_before", "cells_after",
+               "message", "policy")
+#: What no longer holds for an edited plan: the model's prediction and bound, its LP file.
+STALE_KEYS = ("predicted", "lp_file", "lower_bound")
+
+
 def verify_edit(loaded: LoadedNetwork, original: dict[str, Any], rows: Sequence[dict[str, Any]],
                 policy: PolicySet | None, catalogue: CostCatalogue | None = None,
                 approvals: list[dict[str, Any]] | None = None) -> dict[str, Any]:
     """Apply an edited action list to the network, run the twin for the plan's hours and
-    gate it. Returns the edited plan JSON (same fields as ``celltwin plan --json``)."""
+    gate it (:func:`planner.loop.verify_actions`). Returns the edited plan JSON (same fields
+    as ``celltwin plan --json``, :class:`planner.result.PlanResult`)."""
     actions = parse_edited(rows)
-    cat = catalogue or load_costs(None)
     twin = twin_for_result(loaded.twin, original)  # + the plan's generated locations
-    busy = twin.demand.busy_hour
-    horizon = original.get("horizon", "busy")
-    hours = (busy,) if horizon == "busy" else tuple(range(24))
-    target = float(original.get("target", 0.5))
-    base = verify(twin, [], hours)
-    ver = verify(twin, actions, hours)
-    rows_out = []
-    for a in actions:
-        row = action_to_json(a, price(a, twin.network, cat))
-        row["description"] = describe(a)
-        rows_out.append(row)
-    before, after = base.state_at(busy), ver.state_at(busy)
-    met = bool(ver.peak <= target and ver.converged)
-    plan = dict(original)
-    plan.update({
-        "before": before.to_json(include_cells=False)["kpis"],
-        "after": after.to_json(include_cells=False)["kpis"],
-        "peak_before": base.peak, "peak_after": ver.peak, "actions": rows_out,
-        "total_cost": float(sum(r["cost"] for r in rows_out)), "target_met": met,
-        "converged": ver.converged, "verified": met,
-        "cells_before": cell_rows(before), "cells_after": cell_rows(after),
-        "budget": original.get("budget"),
-    })
-    for stale in ("predicted", "lp_file", "lower_bound", "policy"):
-        plan.pop(stale, None)
+    budget = original.get("budget")
+    settings = PlannerSettings(
+        target=float(original.get("target", DEFAULT_TARGET)),
+        budget_eur=float(budget) if budget is not None else DEFAULT_BUDGET_EUR,
+        horizon=original.get("horizon", "busy"), max_actions=None)
+    edited = verify_actions(twin, catalogue or load_costs(None), settings, actions, policy,
+                            str(original.get("scenario") or ""), approvals).to_json()
+    plan = {k: v for k, v in original.items() if k not in STALE_KEYS}
+    plan.update({k: edited[k] for k in EDITED_KEYS})
+    plan["budget"] = budget
     if approvals is not None:
         plan["approvals"] = approvals
-    plan = clean(plan)
-    plan["policy"] = check_plan(policy, plan, twin.network)
-    if plan["policy"].get("passed") is False:
-        plan["verified"] = False
-    return plan
+    return PlanResult.model_validate(plan).to_json()
 
 
 def gate(loaded: LoadedNetwork, plan: dict[str, Any], policy: PolicySet | None,

@@ -42,15 +42,11 @@ def save_upload(upload: UploadFile, directory: Path, what: str) -> Path:
     return path
 
 
-#: Command-line wording in the importers' messages -> the form fields of the upload route.
-_CLI_WORDS = {"(--cells FILE)": "(the 'cells' form field)", "--cells": "the 'cells' field",
-              "--format": "the 'format' field"}
-
-
 def upload_message(message: str, paths: Mapping[str, Path | None],
                    uploads: Mapping[str, UploadFile | None]) -> str:
     """An importer's message in the upload's terms: temporary paths become the form field
-    and file name the user sent, command-line options become form fields."""
+    and file name the user sent (the importers name the other inputs by their role, e.g. the
+    'cells' table, the words of the form fields too)."""
     for field, path in paths.items():
         if path is None:
             continue
@@ -63,6 +59,4 @@ def upload_message(message: str, paths: Mapping[str, Path | None],
         for quoted in {f"'{path.name}'", f"'{name}'"}:
             message = re.sub(re.escape(quoted) + r"(?! \(form field)", shown.replace("\\", "\\\\"),
                              message)
-    for cli, form in _CLI_WORDS.items():
-        message = message.replace(cli, form)
     return message

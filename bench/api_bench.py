@@ -81,7 +81,7 @@ def start_server(data_dir: Path, workers: int) -> tuple[subprocess.Popen[bytes],
     env = {**os.environ, "CELLTWIN_TOKENS": f"admin:{TOKEN}", "CELLTWIN_WORKERS": str(workers),
            "CELLTWIN_JOB_BACKEND": "process", "PYTHONPATH": str(ROOT)}
     env.pop("DATABASE_URL", None)
-    proc = subprocess.Popen([sys.executable, "-m", "api.cli", "serve", "--port", str(port),
+    proc = subprocess.Popen([sys.executable, "-m", "cli", "serve", "--port", str(port),
                              "--data-dir", str(data_dir), "--log-level", "warning"],
                             cwd=ROOT, env=env, start_new_session=True,
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)

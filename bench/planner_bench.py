@@ -128,7 +128,7 @@ def whatif_throughput(sc: Scenario, n: int = 40) -> dict[str, Any]:
 
 
 def cli_time(name: str = "hotspot") -> dict[str, Any]:
-    cmd = [sys.executable, "-m", "api.cli", "plan", "--scenario", name, "--llm", "none",
+    cmd = [sys.executable, "-m", "cli", "plan", "--scenario", name, "--llm", "none",
            "--json"]
     t0 = time.perf_counter()
     proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, check=False)

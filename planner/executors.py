@@ -166,7 +166,7 @@ class DaskExecutor:
                 self.client = distributed.Client(address, timeout=f"{timeout_s}s")
             except (OSError, TimeoutError) as exc:
                 raise ValidationError("executor", f"cannot reach the Dask scheduler at "
-                                      f"{address!r}: {exc}; check --dask or ${DASK_ENV}") from exc
+                                      f"{address!r}: {exc}; check the address (or ${DASK_ENV})") from exc
             self._own = True
         self._scattered: tuple[str, Any] | None = None
 
@@ -203,7 +203,7 @@ def make_executor(dask_address: str | None = None, workers: int | None = None) -
     if address:
         return DaskExecutor(address)
     if workers is not None and workers < 1:
-        raise ValidationError("executor", f"--workers must be >= 1, got {workers}")
+        raise ValidationError("executor", f"the number of worker processes must be >= 1, got {workers}")
     if workers == 1:
         return SerialExecutor()
     return LocalExecutor(workers)

@@ -32,7 +32,8 @@ from __future__ import annotations
 
 import dataclasses
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -47,6 +48,7 @@ from actions.pricing import PricedAction
 from actions.rows import action_to_json, describe
 from actions.sites import split_cell_ids
 from planner.candidates import (
+    Focus,
     GeneratorOptions,
     generate_candidates,
     hot_cells,
@@ -69,6 +71,7 @@ from planner.policy_gate import (
     load_cap,
     p5_drop_limit,
 )
+from planner.progress import ProgressCallback, ProgressReporter
 from planner.sensitivity import Linearisation, linearise
 from planner.verify import Verification, cell_rows, verify
 from planner.whatif import WhatIfContext
@@ -156,7 +159,7 @@ class PlannerSettings:
             raise ValidationError("plan", f"the budget must be a non-negative amount, got "
                                   f"{self.budget_eur:g}")
         if self.horizon not in ("busy", "day"):
-            raise ValidationError("plan", f"--horizon must be 'busy' or 'day', got "
+            raise ValidationError("plan", f"the horizon must be 'busy' or 'day', got "
                                   f"{self.horizon!r}")
         if self.max_iterations < 1:
             raise ValidationError("plan", "max_iterations must be >= 1")
@@ -333,11 +336,101 @@ def _better(a: _Round, b: _Round | None, target: float, tol: float = 0.0,
                                    and tol == 0.0)
 
 
+class _Clock:
+    """Wall time per stage (``Plan.timings_s``): ``with clock("verify"): ...`` adds the block's
+    seconds to that stage."""
+
+    STAGES = ("base", "candidates", "sensitivities", "optimise", "verify", "policy")
+
+    def __init__(self) -> None:
+        self.start = time.perf_counter()
+        self.seconds: dict[str, float] = dict.fromkeys(self.STAGES, 0.0)
+
+    @contextmanager
+    def __call__(self, stage: str) -> Iterator[None]:
+        t0 = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.seconds[stage] = self.seconds.get(stage, 0.0) + time.perf_counter() - t0
+
+    def total(self) -> dict[str, float]:
+        return {**self.seconds, "total": time.perf_counter() - self.start}
+
+
+@dataclass(frozen=True)
+class _Run:
+    """What stays fixed while one plan is searched: the request, the twin (with the generated
+    locations), the network as it is over the planned hours, and the MILP's policy rules."""
+
+    twin: Twin
+    s: PlannerSettings
+    catalogue: CostCatalogue
+    policy: PolicySet | None
+    proposer: Proposer | None
+    ex: Executor
+    hours: tuple[int, ...]
+    base: Verification
+    ctx: WhatIfContext
+    rules: _ModelRules
+    clock: _Clock
+    report: ProgressReporter
+
+    @property
+    def n_base(self) -> int:
+        return len(self.twin.network.cells)
+
+    def gate(self, chosen: Sequence[PricedAction], ver: Verification) -> dict[str, Any]:
+        """The policy gate on a verified selection (timed)."""
+        with self.clock("policy"):
+            return _gate(self.policy, self.twin, self.s, chosen, self.base, ver,
+                         self.catalogue)
+
+
+@dataclass
+class _Search:
+    """What the rounds change: the candidates and the model around the reference plan, the
+    verified rounds, the best plan so far, the trust region, and the record."""
+
+    items: list[PricedAction]
+    focus: Focus
+    covered: set[str]
+    denied: list[dict[str, Any]]
+    notes: list[str]
+    lin: Linearisation
+    reference: _Round
+    radius: int | None
+    n_whatifs: int
+    pending_whatifs: int
+    rounds: list[_Round] = field(default_factory=list)
+    history: list[dict[str, Any]] = field(default_factory=list)
+    best: _Round | None = None
+    first_bound: float | None = None
+    stalled: int = 0
+    #: the model re-linearised around a denied last round (see :func:`_round`)
+    rescue_model: Linearisation | None = None
+
+
+@dataclass
+class _Frontier:
+    """The verified plans of other budgets (:mod:`planner.frontier`); empty when not explored."""
+
+    budgets: list[float] = field(default_factory=list)
+    explored: dict[tuple[int, ...], Verified] = field(default_factory=dict)
+    status: dict[float, str] = field(default_factory=dict)
+
+
 def plan_network(twin: Twin, catalogue: CostCatalogue, settings: PlannerSettings | None = None,
                  executor: Executor | None = None, policy: PolicySet | None = None,
                  proposer: Proposer | None = None, scenario: str = "",
-                 log: Callable[[str], None] | None = None) -> Plan:
+                 progress: ProgressCallback | None = None) -> Plan:
     """Plan capacity changes for ``twin``'s network (see the module docstring).
+
+    The steps, in order: :func:`_base_state`, :func:`_with_generated_sites`,
+    :func:`_first_candidates`, :func:`_first_model`, then per round :func:`_select`,
+    :func:`_verify_round`, :func:`_next_radius` and :func:`_repropose`; after the rounds
+    :func:`_explore_frontier`, :func:`_final_plan` (work order, :func:`assemble`,
+    :func:`gate_plan`).
 
     Args:
         twin: the calibrated twin of the network as it is.
@@ -347,310 +440,432 @@ def plan_network(twin: Twin, catalogue: CostCatalogue, settings: PlannerSettings
         policy: a policy set (``policies.load_policy()``) or None.
         proposer: optional hook returning more candidate actions each round.
         scenario: a label for the plan.
-        log: progress messages (e.g. ``print`` to stderr).
+        progress: called with a :class:`planner.progress.Progress` after each stage.
     """
     s = settings or PlannerSettings()
-    say = log or (lambda _m: None)
+    report = ProgressReporter(progress, s.max_iterations)
     own_executor = executor is None
     ex = executor or make_executor()
-    t_start = time.perf_counter()
-    timings = {"base": 0.0, "candidates": 0.0, "sensitivities": 0.0, "optimise": 0.0,
-               "verify": 0.0, "policy": 0.0}
-    notes: list[str] = []
+    clock = _Clock()
     try:
-        t0 = time.perf_counter()
-        hours = _hours(twin, s.horizon, s.hours)
-        busy = twin.demand.busy_hour
-        base = verify(twin, [], hours)
-        timings["base"] = time.perf_counter() - t0
-        say(f"base: peak {base.peak:.3f} over {len(hours)} hour(s)")
-
-        t0 = time.perf_counter()
-        generated = pd.DataFrame()
-        if s.generate_sites and s.generator.small_cell_power_dbm and base.peak > s.target:
-            busiest = max(base.states, key=lambda st: float(np.max(np.asarray(st.prb_util))))
-            generated = generate_sites(twin, busiest, hot_cells(base.states, s.target), policy,
-                                       s.sites)
-            if len(generated):
-                # Every later step (generator, LLM grammar, what-ifs, gate) sees the new
-                # locations as listed candidates of this twin's network.
-                twin = Twin(with_candidates(twin.network, generated), twin.demand,
-                            twin.config, cache=twin.cache)
-                say(f"generated {len(generated)} small-cell location(s) at the traffic peaks "
-                    f"of {sorted(set(generated['cell']))}")
-        items, focus = generate_candidates(twin, base.states, s.target, catalogue, s.generator)
-        if not s.systematic:
-            items = []  # the focus is still needed to follow hot cells between rounds
-        covered = set(focus.hot)
-        request = ProposalRequest(twin, twin.network, base.states, (), s.target, s.budget_eur,
-                                  0, ())
-        items = unique(items + _proposed(proposer, request, twin, catalogue, notes))
-        items, denied = filter_candidates(policy, items, twin.network)
-        items = _affordable(items, s)
-        timings["candidates"] = time.perf_counter() - t0
-        say(f"candidates: {len(items)} around {list(focus.hot)} (+{list(focus.neighbours)}), "
-            f"{len(focus.sites)} sites; {len(denied)} denied by policy")
-
+        hours, base = _base_state(twin, s, clock, report)
+        notes: list[str] = []
+        with clock("candidates"):
+            twin, generated = _with_generated_sites(twin, s, base, policy, report)
+            items, focus, denied = _first_candidates(twin, s, catalogue, base, policy,
+                                                     proposer, notes)
+        report("candidates", f"candidates: {len(items)} around {list(focus.hot)} "
+               f"(+{list(focus.neighbours)}), {len(focus.sites)} sites; {len(denied)} denied "
+               "by policy")
         ctx = WhatIfContext.of(twin, local=s.local_whatifs)
-        t0 = time.perf_counter()
-        model_rules = _ModelRules.of(policy, twin, s, base)
-        lin = linearise(ctx, items, hours, ex, (), base.as_result(model_rules.quality),
-                        quality=model_rules.quality)
-        timings["sensitivities"] += time.perf_counter() - t0
-        items = _annotate(items, lin, 0)
-        n_whatifs = lin.n_whatifs + 1
-        say(f"sensitivities: {lin.n_whatifs} what-ifs in {lin.seconds:.1f} s")
-
-        lp_dir = Path(s.lp_dir) if s.lp_dir else None
-        rounds: list[_Round] = []
-        history: list[dict[str, Any]] = []
-        best: _Round | None = None
-        first_bound: float | None = None
-        stalled = 0
-        radius = s.trust_radius
-        n_base = len(twin.network.cells)
-        reference = _Round((), base, None, 0.0, lin.cell_ids)  # the network as it is
-        pending_whatifs = lin.n_whatifs + 1
-        rescue_model: Linearisation | None = None
+        with clock("sensitivities"):
+            rules = _ModelRules.of(policy, twin, s, base)
+        run = _Run(twin, s, catalogue, policy, proposer, ex, hours, base, ctx, rules, clock,
+                   report)
+        search = _first_model(run, items, focus, denied, notes)
         for it in range(1, s.max_iterations + 1):
-            t0 = time.perf_counter()
-            cap = None
-            if best is not None and best.verification.peak <= s.target and best.policy_passed:
-                cap = best.cost - 1.0  # only a cheaper plan is worth another round
-            budget = s.budget_eur if cap is None else max(0.0, min(s.budget_eur, cap))
-            ms = model_rules.milp_settings(s, budget)
-            rows = linear_constraints(policy, items, twin.network)
-            before, quality = model_rules.limits(base, lin)
-            sol = solve_selection(lin, items, ms, rows, [r.chosen for r in rounds],
-                                  lp_dir, f"iteration_{it}", n_base, trust_radius=radius,
-                                  before=before, quality=quality)
-            timings["optimise"] += time.perf_counter() - t0
-            if first_bound is None:
-                first_bound = sol.lp_bound
-            rec: dict[str, Any] = {
-                "iteration": it, "n_candidates": len(items),
-                "reference": [items[i].key for i in lin.reference],
-                "what_ifs": pending_whatifs, "milp_status": sol.status,
-                "objective": sol.objective, "lp_bound": sol.lp_bound, "lp_file": sol.lp_file,
-                "cost_cap": cap, "trust_radius": radius,
-            }
-            pending_whatifs = 0  # what-ifs of the model this round used, counted once
-            if sol.status not in ("optimal", "feasible") and radius is not None:
-                rec["note"] = "nothing new within the trust region; region lifted"
-                history.append(rec)
-                radius = None
-                continue
-            if sol.status not in ("optimal", "feasible"):
-                rec["note"] = ("no cheaper plan in the model" if cap is not None
-                               else "the model has no further plan")
-                history.append(rec)
-                say(f"round {it}: MILP {sol.status}; stop")
+            if not _round(run, search, it):
                 break
-            chosen = sol.chosen
-            t0 = time.perf_counter()
-            ver = verify(twin, [items[i].action for i in chosen], hours, lin.cell_ids,
-                         sol.predicted, warm=None)
-            timings["verify"] += time.perf_counter() - t0
-            n_whatifs += 1
-            cost = float(sum(items[i].cost.total_eur for i in chosen))
-            rnd = _Round(chosen, ver, sol, cost, lin.cell_ids, lin=lin)
-            rounds.append(rnd)
-            met = ver.peak <= s.target and ver.converged
-            t0 = time.perf_counter()
-            gate = _gate(policy, twin, s, [items[i] for i in chosen], base, ver, catalogue)
-            timings["policy"] += time.perf_counter() - t0
-            rnd.policy_passed = gate.get("passed") is not False
-            accepted = met and rnd.policy_passed and ver.max_abs_error <= s.tolerance
-            rec.update({"chosen": [items[i].key for i in chosen], "cost": cost,
-                        "predicted_peak": sol.predicted_peak, "verified_peak": ver.peak,
-                        "max_abs_error": ver.max_abs_error, "target_met": met,
-                        "policy_passed": gate.get("passed"), "accepted": accepted})
-            if gate.get("passed") is False:
-                rec["policy_violations"] = gate.get("violations", [])
-            history.append(rec)
-            say(f"round {it}: {len(chosen)} actions, {cost:,.0f} EUR, predicted peak "
-                f"{sol.predicted_peak:.3f}, verified {ver.peak:.3f} (max error "
-                f"{ver.max_abs_error:.3f})")
-            stalled = 0 if _better(rnd, best, s.target, STALL_TOLERANCE) else stalled + 1
-            if _better(rnd, best, s.target):
-                best = rnd
-            last = it == s.max_iterations
-            # The last round's plan breaks a modelled rule and no round so far passed the
-            # gate: re-linearise around it anyway (no round is left to use the model, but the
-            # budget frontier below selects on it), as a further round would have.
-            rescue = last and not accepted and policy is not None and not any(
-                r.policy_passed for r in rounds) and bool(linearised_breaks(gate))
-            if accepted or (last and not rescue):
-                break
-            if stalled >= STALL_ROUNDS:
-                rec["note"] = f"no better verified plan in {STALL_ROUNDS} rounds; stop"
-                say(rec["note"])
-                break
-            # Trust region: an inaccurate step halves the number of changes the next round
-            # may make from the reference; an accurate one lets it grow again.
-            step = len(set(chosen) ^ set(lin.reference))
-            if ver.max_abs_error > s.tolerance:
-                radius = max(1, (step if radius is None else min(radius, step)) // 2)
-            elif radius is not None:
-                radius = radius * 2
-            rec["next_trust_radius"] = radius
-            # A verified plan that breaks a rule the model carries shows where the model is
-            # wrong about that rule: re-linearise around it to learn its true effect, even
-            # when its peak is worse (measured: keeping the reference instead left the
-            # event-day case of tests/planner/test_target_monotone.py denied at 0.7 and 0.8).
-            breaks = linearised_breaks(gate)
-            if breaks:
-                rec["relinearised_for"] = breaks
-            if not breaks and not _better(rnd, reference, s.target, use_policy=False):
-                # Keep the reference (and its model); the cut excludes this plan.
-                rec["note"] = "worse than the reference plan; reference kept"
-                continue
-            reference = rnd
-            # Propose around cells that became hot, then re-linearise around this plan.
-            t0 = time.perf_counter()
-            plan_twin = twin.what_if(ver.network)
-            extra, focus2 = generate_candidates(plan_twin, ver.states, s.target, catalogue,
-                                                s.generator, exclude_cells=covered)
-            extra = [c for c in extra if c.action.target_cells() == []
-                     or all(t in set(twin.network.cell_ids) for t in c.action.target_cells())]
-            extra = price_all([c.action for c in extra], twin, catalogue) if s.systematic else []
-            covered |= set(focus2.hot)
-            request = ProposalRequest(twin, ver.network, ver.states,
-                                      tuple(items[i].action for i in chosen), s.target,
-                                      s.budget_eur, it, tuple(history))
-            extra += _proposed(proposer, request, twin, catalogue, notes)
-            extra, denied2 = filter_candidates(policy, unique(extra, items), twin.network)
-            extra = _affordable(extra, s)
-            denied += denied2
-            first_new = len(items)
-            items = items + extra
-            timings["candidates"] += time.perf_counter() - t0
-            t0 = time.perf_counter()
-            lin = linearise(ctx, items, hours, ex, chosen, ver.as_result(model_rules.quality),
-                            quality=model_rules.quality)
-            timings["sensitivities"] += time.perf_counter() - t0
-            items = _annotate(items, lin, first_new)
-            n_whatifs += lin.n_whatifs
-            pending_whatifs = lin.n_whatifs
-            say(f"re-linearised around round {it}: {lin.n_whatifs} what-ifs, "
-                f"{len(extra)} new candidates")
-            if last:
-                rescue_model = lin
-                rec["note"] = ("last round denied and nothing passed yet: re-linearised for "
-                               "the budget frontier")
-
-        # A plan that misses the target (or is denied): explore what other budgets buy; a
-        # verified selection within the budget that beats the loop's best replaces it.
-        explored: dict[tuple[int, ...], Verified] = {}
-        explored_status: dict[float, str] = {}
-        budgets: list[float] = []
-        if s.frontier and best is not None and base.peak > s.target and items and (
-                not (best.verification.peak <= s.target and best.verification.converged)
-                or (policy is not None and not best.policy_passed)):
-            t0 = time.perf_counter()
-            # The best plan's model is the most accurate near it, but only covers the
-            # candidates known in its round; the last model covers all of them.
-            model = best.lin if best.lin is not None and best.lin.n_items == len(items) \
-                else lin
-            # After a rescue re-linearisation the newest model is the one around the last
-            # verified plan; the trust region the loop learned bounds the steps from it.
-            model, region = (rescue_model, radius) if rescue_model is not None else (model, None)
-            budgets = frontier_budgets(s.budget_eur, items)
-            pool = [Verified(r.chosen, r.verification, r.policy_passed, r.cost) for r in rounds]
-            explored, explored_status = _explore(twin, s, policy, catalogue, items, model,
-                                                 base, hours, n_base, model_rules, budgets,
-                                                 pool, region)
-            n_whatifs += len(explored) - len(pool)
-            own = Verified(best.chosen, best.verification, best.policy_passed, best.cost)
-            alt = best_within(explored, s.budget_eur, s.target)
-            if alt is not None and is_better(alt, own, s.target) and best.milp is not None:
-                pred_alt = model.predict(alt.chosen)
-                best = _Round(alt.chosen, alt.verification, dataclasses.replace(
-                    best.milp, chosen=alt.chosen, predicted=pred_alt,
-                    predicted_peak=float(pred_alt.max(initial=0.0))), alt.cost_eur,
-                    model.cell_ids, bool(alt.policy_passed is not False), lin=model)
-                notes.append("the budget frontier found a better verified plan within the "
-                             "budget than the select-verify rounds; it is the plan")
-            timings["frontier"] = time.perf_counter() - t0
-        examined: Examined | None = None
-        if best is None:  # no round produced a plan: report the network as it is
-            chosen_items: list[PricedAction] = []
-            ver = base
-            pred = base.util
-            model_ids = tuple(twin.network.cell_ids)
-            bound = None
-        else:
-            t0 = time.perf_counter()
-            examined = _examine(twin, s, policy, catalogue, items, best, base, hours)
-            timings["work_order"] = time.perf_counter() - t0
-            n_whatifs += examined.twin_runs
-            kept = [best.chosen[k] for k in examined.kept]
-            chosen_items = [items[i] for i in kept]
-            ver = examined.verification
-            assert best.milp is not None and best.lin is not None
-            pred = best.milp.predicted if len(kept) == len(best.chosen) else \
-                best.lin.predict(kept)
-            model_ids = best.cell_ids
-            bound = best.milp.lp_bound
-            say(f"work order: {len(kept)} action(s) kept, {len(examined.dropped)} dropped "
-                f"({examined.twin_runs} twin runs)")
-        after = ver.state_at(busy)
-        before = base.state_at(busy)
-        target_met = ver.peak <= s.target and ver.converged
-        message = _message(s, base, ver, chosen_items, target_met, items, catalogue)
-        k = hours.index(busy)
-        pred_rows = []
-        index = {c: i for i, c in enumerate(model_ids)}
-        for c, u in zip(ver.network.cell_ids, np.asarray(after.prb_util), strict=True):
-            p = float(pred[k, index[c]]) if c in index and pred.shape[1] > index[c] else None
-            pred_rows.append({"cell_id": c, "prb_util": p, "verified_prb_util": float(u),
-                              "error": None if p is None else p - float(u)})
-        plan = Plan(
-            scenario=scenario or twin.network.name, target=s.target, budget_eur=s.budget_eur,
-            horizon=s.horizon, solver=s.solver, actions=chosen_items, before=before,
-            after=after, verified=bool(best is not None and target_met),
-            target_met=target_met, converged=ver.converged, iterations=len(history),
-            history=history,
-            lower_bound={
-                "peak_prb_util": bound, "first_model": first_bound,
-                "method": "LP relaxation of the linearised min-max model (budget, action "
-                          "limit, knob exclusivity and policy rows kept) around the chosen "
-                          "plan's reference; a bound for the model, not for the twin"},
-            predicted=pred_rows, cells_before=cell_rows(before), cells_after=cell_rows(after),
-            peak_before=base.peak, peak_after=ver.peak,
-            lp_file=best.milp.lp_file if best is not None and best.milp is not None else None,
-            what_ifs=n_whatifs,
-            candidates={**summary(items), "focus_hot": list(focus.hot),
-                        "focus_neighbours": list(focus.neighbours),
-                        "focus_sites": list(focus.sites), "denied_by_policy": denied,
-                        "notes": notes, "generated": generated_rows(generated)},
-            message=message, executor=f"{ex.name} x{ex.n_workers}", max_actions=s.max_actions,
-            work_order=examined.rows if examined is not None else [],
-            dropped=examined.dropped if examined is not None else [])
-        record = getattr(proposer, "provenance", None)
-        if callable(record):
-            plan.provenance = record([c.action for c in chosen_items if c.source == "proposer"])
-        t0 = time.perf_counter()
-        plan.policy = check_plan(policy, plan.to_json(include_policy=False), twin.network,
-                                 catalogue)
-        timings["policy"] = time.perf_counter() - t0
-        if plan.policy.get("passed") is False:
-            plan.verified = False
-            plan.message += (" The policy gate denies this plan: it breaks "
-                             + "; ".join(_rule_texts(plan.policy)) + ".")
-        if budgets and (not plan.target_met or plan.policy.get("passed") is False):
-            if examined is not None and best is not None:  # the pruned plan is a point too
-                kept_t = tuple(best.chosen[k] for k in examined.kept)
-                explored.setdefault(kept_t, Verified(
-                    kept_t, examined.verification, examined.policy_passed,
-                    float(sum(items[i].cost.total_eur for i in kept_t))))
-            plan.frontier = points(budgets, items, explored, explored_status, s.target)
-        timings["total"] = time.perf_counter() - t_start
-        plan.timings_s = timings
+        frontier = _explore_frontier(run, search)
+        plan = _final_plan(run, search, frontier, generated, scenario)
+        plan.timings_s = clock.total()
+        report("done", f"done: {plan.message}")
         return plan
     finally:
         if own_executor:
             ex.close()
+
+
+def _base_state(twin: Twin, s: PlannerSettings, clock: _Clock, report: ProgressReporter
+                ) -> tuple[tuple[int, ...], Verification]:
+    """The planned hours and the network as it is over them."""
+    with clock("base"):
+        hours = _hours(twin, s.horizon, s.hours)
+        base = verify(twin, [], hours)
+    report("base", f"base: peak {base.peak:.3f} over {len(hours)} hour(s)")
+    return hours, base
+
+
+def _with_generated_sites(twin: Twin, s: PlannerSettings, base: Verification,
+                          policy: PolicySet | None, report: ProgressReporter
+                          ) -> tuple[Twin, pd.DataFrame]:
+    """``twin`` with small-cell locations at the traffic peaks of overloaded cells that no
+    listed candidate covers (:mod:`planner.generated_sites`), and those locations."""
+    generated = pd.DataFrame()
+    if not (s.generate_sites and s.generator.small_cell_power_dbm and base.peak > s.target):
+        return twin, generated
+    busiest = max(base.states, key=lambda st: float(np.max(np.asarray(st.prb_util))))
+    generated = generate_sites(twin, busiest, hot_cells(base.states, s.target), policy, s.sites)
+    if not len(generated):
+        return twin, generated
+    # Every later step (generator, LLM grammar, what-ifs, gate) sees the new locations as
+    # listed candidates of this twin's network.
+    twin = Twin(with_candidates(twin.network, generated), twin.demand, twin.config,
+                cache=twin.cache)
+    report("sites", f"generated {len(generated)} small-cell location(s) at the traffic peaks "
+           f"of {sorted(set(generated['cell']))}")
+    return twin, generated
+
+
+def _first_candidates(twin: Twin, s: PlannerSettings, catalogue: CostCatalogue,
+                      base: Verification, policy: PolicySet | None, proposer: Proposer | None,
+                      notes: list[str]) -> tuple[list[PricedAction], Focus, list[dict[str, Any]]]:
+    """The systematic candidates around the hot cells and the proposer's, less those the
+    policy denies or the budget excludes; the generator's focus; the denials."""
+    items, focus = generate_candidates(twin, base.states, s.target, catalogue, s.generator)
+    if not s.systematic:
+        items = []  # the focus is still needed to follow hot cells between rounds
+    request = ProposalRequest(twin, twin.network, base.states, (), s.target, s.budget_eur, 0,
+                              ())
+    items = unique(items + _proposed(proposer, request, twin, catalogue, notes))
+    items, denied = filter_candidates(policy, items, twin.network)
+    return _affordable(items, s), focus, denied
+
+
+def _first_model(run: _Run, items: list[PricedAction], focus: Focus,
+                 denied: list[dict[str, Any]], notes: list[str]) -> _Search:
+    """The sensitivities of every candidate around the network as it is: the search's start,
+    with the network as it is as the reference plan."""
+    with run.clock("sensitivities"):
+        lin = linearise(run.ctx, items, run.hours, run.ex, (),
+                        run.base.as_result(run.rules.quality), quality=run.rules.quality)
+    items = _annotate(items, lin, 0)
+    run.report("sensitivities", f"sensitivities: {lin.n_whatifs} what-ifs in "
+               f"{lin.seconds:.1f} s")
+    return _Search(items=items, focus=focus, covered=set(focus.hot), denied=denied,
+                   notes=notes, lin=lin, reference=_Round((), run.base, None, 0.0, lin.cell_ids),
+                   radius=run.s.trust_radius, n_whatifs=lin.n_whatifs + 1,
+                   pending_whatifs=lin.n_whatifs + 1)
+
+
+def _round(run: _Run, st: _Search, it: int) -> bool:
+    """Select-verify round ``it``; False when the search stops after it."""
+    s = run.s
+    sol, rec = _select(run, st, it)
+    if sol.status not in ("optimal", "feasible"):
+        if st.radius is not None:
+            rec["note"] = "nothing new within the trust region; region lifted"
+            st.history.append(rec)
+            st.radius = None
+            return True
+        rec["note"] = ("no cheaper plan in the model" if rec["cost_cap"] is not None
+                       else "the model has no further plan")
+        st.history.append(rec)
+        run.report("round", f"round {it}: MILP {sol.status}; stop", it)
+        return False
+    rnd, gate, accepted = _verify_round(run, st, it, sol, rec)
+    st.stalled = 0 if _better(rnd, st.best, s.target, STALL_TOLERANCE) else st.stalled + 1
+    if _better(rnd, st.best, s.target):
+        st.best = rnd
+    last = it == s.max_iterations
+    # The last round's plan breaks a modelled rule and no round so far passed the gate:
+    # re-linearise around it anyway (no round is left to use the model, but the budget
+    # frontier selects on it), as a further round would have.
+    rescue = last and not accepted and run.policy is not None and not any(
+        r.policy_passed for r in st.rounds) and bool(linearised_breaks(gate))
+    if accepted or (last and not rescue):
+        return False
+    if st.stalled >= STALL_ROUNDS:
+        rec["note"] = f"no better verified plan in {STALL_ROUNDS} rounds; stop"
+        run.report("stop", rec["note"], it)
+        return False
+    st.radius = _next_radius(st.radius, rnd.chosen, st.lin.reference,
+                             rnd.verification.max_abs_error, s.tolerance)
+    rec["next_trust_radius"] = st.radius
+    # A verified plan that breaks a rule the model carries shows where the model is wrong
+    # about that rule: re-linearise around it to learn its true effect, even when its peak is
+    # worse (measured: keeping the reference instead left the event-day case of
+    # tests/planner/test_target_monotone.py denied at 0.7 and 0.8).
+    breaks = linearised_breaks(gate)
+    if breaks:
+        rec["relinearised_for"] = breaks
+    if not breaks and not _better(rnd, st.reference, s.target, use_policy=False):
+        # Keep the reference (and its model); the cut excludes this plan.
+        rec["note"] = "worse than the reference plan; reference kept"
+        return True
+    st.reference = rnd
+    _repropose(run, st, it, rnd)
+    if last:
+        st.rescue_model = st.lin
+        rec["note"] = ("last round denied and nothing passed yet: re-linearised for the "
+                       "budget frontier")
+        return False
+    return True
+
+
+def _select(run: _Run, st: _Search, it: int) -> tuple[MilpResult, dict[str, Any]]:
+    """The MILP on the current model within the budget (only cheaper plans once one meets
+    the target), the trust region and the no-good cuts of every verified plan; and the
+    round's record so far."""
+    s, best = run.s, st.best
+    with run.clock("optimise"):
+        cap = None
+        if best is not None and best.verification.peak <= s.target and best.policy_passed:
+            cap = best.cost - 1.0  # only a cheaper plan is worth another round
+        budget = s.budget_eur if cap is None else max(0.0, min(s.budget_eur, cap))
+        rows = linear_constraints(run.policy, st.items, run.twin.network)
+        before, quality = run.rules.limits(run.base, st.lin)
+        sol = solve_selection(st.lin, st.items, run.rules.milp_settings(s, budget), rows,
+                              [r.chosen for r in st.rounds],
+                              Path(s.lp_dir) if s.lp_dir else None, f"iteration_{it}",
+                              run.n_base, trust_radius=st.radius, before=before,
+                              quality=quality)
+    if st.first_bound is None:
+        st.first_bound = sol.lp_bound
+    rec: dict[str, Any] = {
+        "iteration": it, "n_candidates": len(st.items),
+        "reference": [st.items[i].key for i in st.lin.reference],
+        "what_ifs": st.pending_whatifs, "milp_status": sol.status,
+        "objective": sol.objective, "lp_bound": sol.lp_bound, "lp_file": sol.lp_file,
+        "cost_cap": cap, "trust_radius": st.radius,
+    }
+    st.pending_whatifs = 0  # what-ifs of the model this round used, counted once
+    return sol, rec
+
+
+def _verify_round(run: _Run, st: _Search, it: int, sol: MilpResult, rec: dict[str, Any]
+                  ) -> tuple[_Round, dict[str, Any], bool]:
+    """The full twin and the policy gate on the MILP's selection: the round, the gate's
+    verdict and whether the plan is accepted (target met, policy passed, the model accurate
+    within the tolerance). The round is recorded."""
+    s, chosen = run.s, sol.chosen
+    with run.clock("verify"):
+        ver = verify(run.twin, [st.items[i].action for i in chosen], run.hours,
+                     st.lin.cell_ids, sol.predicted, warm=None)
+    st.n_whatifs += 1
+    cost = float(sum(st.items[i].cost.total_eur for i in chosen))
+    rnd = _Round(chosen, ver, sol, cost, st.lin.cell_ids, lin=st.lin)
+    st.rounds.append(rnd)
+    met = ver.peak <= s.target and ver.converged
+    gate = run.gate([st.items[i] for i in chosen], ver)
+    rnd.policy_passed = gate.get("passed") is not False
+    accepted = met and rnd.policy_passed and ver.max_abs_error <= s.tolerance
+    rec.update({"chosen": [st.items[i].key for i in chosen], "cost": cost,
+                "predicted_peak": sol.predicted_peak, "verified_peak": ver.peak,
+                "max_abs_error": ver.max_abs_error, "target_met": met,
+                "policy_passed": gate.get("passed"), "accepted": accepted})
+    if gate.get("passed") is False:
+        rec["policy_violations"] = gate.get("violations", [])
+    st.history.append(rec)
+    run.report("round", f"round {it}: {len(chosen)} actions, {cost:,.0f} EUR, predicted peak "
+               f"{sol.predicted_peak:.3f}, verified {ver.peak:.3f} (max error "
+               f"{ver.max_abs_error:.3f})", it)
+    return rnd, gate, accepted
+
+
+def _next_radius(radius: int | None, chosen: Sequence[int], reference: Sequence[int],
+                 max_abs_error: float, tolerance: float) -> int | None:
+    """The trust region of the next round: an inaccurate step halves the number of changes
+    it may make from the reference; an accurate one lets it grow again (None: no limit)."""
+    step = len(set(chosen) ^ set(reference))
+    if max_abs_error > tolerance:
+        return max(1, (step if radius is None else min(radius, step)) // 2)
+    return None if radius is None else radius * 2
+
+
+def _repropose(run: _Run, st: _Search, it: int, rnd: _Round) -> None:
+    """Propose around cells that became hot in round ``rnd`` (the systematic generator and the
+    proposer), then re-linearise around that plan, the new reference."""
+    s, twin, ver, chosen = run.s, run.twin, rnd.verification, rnd.chosen
+    with run.clock("candidates"):
+        plan_twin = twin.what_if(ver.network)
+        extra, focus = generate_candidates(plan_twin, ver.states, s.target, run.catalogue,
+                                           s.generator, exclude_cells=st.covered)
+        extra = [c for c in extra if c.action.target_cells() == []
+                 or all(t in set(twin.network.cell_ids) for t in c.action.target_cells())]
+        extra = price_all([c.action for c in extra], twin, run.catalogue) if s.systematic \
+            else []
+        st.covered |= set(focus.hot)
+        request = ProposalRequest(twin, ver.network, ver.states,
+                                  tuple(st.items[i].action for i in chosen), s.target,
+                                  s.budget_eur, it, tuple(st.history))
+        extra += _proposed(run.proposer, request, twin, run.catalogue, st.notes)
+        extra, denied = filter_candidates(run.policy, unique(extra, st.items), twin.network)
+        extra = _affordable(extra, s)
+        st.denied += denied
+        first_new = len(st.items)
+        st.items = st.items + extra
+    with run.clock("sensitivities"):
+        st.lin = linearise(run.ctx, st.items, run.hours, run.ex, chosen,
+                           ver.as_result(run.rules.quality), quality=run.rules.quality)
+    st.items = _annotate(st.items, st.lin, first_new)
+    st.n_whatifs += st.lin.n_whatifs
+    st.pending_whatifs = st.lin.n_whatifs
+    run.report("relinearised", f"re-linearised around round {it}: {st.lin.n_whatifs} "
+               f"what-ifs, {len(extra)} new candidates", it)
+
+
+def _explore_frontier(run: _Run, st: _Search) -> _Frontier:
+    """A plan that misses the target (or is denied): explore what other budgets buy; a
+    verified selection within the budget that beats the loop's best replaces it."""
+    s, best, base = run.s, st.best, run.base
+    if not (s.frontier and best is not None and base.peak > s.target and st.items and (
+            not (best.verification.peak <= s.target and best.verification.converged)
+            or (run.policy is not None and not best.policy_passed))):
+        return _Frontier()
+    t0 = time.perf_counter()
+    # The best plan's model is the most accurate near it, but only covers the candidates
+    # known in its round; the last model covers all of them.
+    model = best.lin if best.lin is not None and best.lin.n_items == len(st.items) else st.lin
+    # After a rescue re-linearisation the newest model is the one around the last verified
+    # plan; the trust region the loop learned bounds the steps from it.
+    region = None
+    if st.rescue_model is not None:
+        model, region = st.rescue_model, st.radius
+    budgets = frontier_budgets(s.budget_eur, st.items)
+    pool = [Verified(r.chosen, r.verification, r.policy_passed, r.cost) for r in st.rounds]
+    explored, status = _explore(run.twin, s, run.policy, run.catalogue, st.items, model, base,
+                                run.hours, run.n_base, run.rules, budgets, pool, region)
+    st.n_whatifs += len(explored) - len(pool)
+    own = Verified(best.chosen, best.verification, best.policy_passed, best.cost)
+    alt = best_within(explored, s.budget_eur, s.target)
+    if alt is not None and is_better(alt, own, s.target) and best.milp is not None:
+        pred_alt = model.predict(alt.chosen)
+        st.best = _Round(alt.chosen, alt.verification, dataclasses.replace(
+            best.milp, chosen=alt.chosen, predicted=pred_alt,
+            predicted_peak=float(pred_alt.max(initial=0.0))), alt.cost_eur,
+            model.cell_ids, bool(alt.policy_passed is not False), lin=model)
+        st.notes.append("the budget frontier found a better verified plan within the "
+                        "budget than the select-verify rounds; it is the plan")
+    run.clock.seconds["frontier"] = time.perf_counter() - t0
+    run.report("frontier", f"budget frontier: {len(budgets)} budget(s) explored")
+    return _Frontier(budgets, explored, status)
+
+
+def _predicted_rows(run: _Run, ver: Verification, pred: np.ndarray,
+                    model_ids: Sequence[str]) -> list[dict[str, Any]]:
+    """Per cell at the busy hour: the model's utilisation (``pred`` on ``model_ids``; None
+    for a cell the model does not have) and the twin's."""
+    busy = run.twin.demand.busy_hour
+    k = run.hours.index(busy)
+    index = {c: i for i, c in enumerate(model_ids)}
+    rows = []
+    for c, u in zip(ver.network.cell_ids, np.asarray(ver.state_at(busy).prb_util), strict=True):
+        p = float(pred[k, index[c]]) if c in index and pred.shape[1] > index[c] else None
+        rows.append({"cell_id": c, "prb_util": p, "verified_prb_util": float(u),
+                     "error": None if p is None else p - float(u)})
+    return rows
+
+
+def _final_plan(run: _Run, st: _Search, frontier: _Frontier, generated: pd.DataFrame,
+                scenario: str) -> Plan:
+    """The best plan, its idle actions pruned and its work order written (or the network as
+    it is when no round produced a plan), assembled and gated, with the budget frontier."""
+    s, best, base, items = run.s, st.best, run.base, st.items
+    examined: Examined | None = None
+    if best is None:  # no round produced a plan: report the network as it is
+        chosen: list[PricedAction] = []
+        ver, pred, model_ids, bound = base, base.util, tuple(run.twin.network.cell_ids), None
+    else:
+        t0 = time.perf_counter()
+        examined = _examine(run.twin, s, run.policy, run.catalogue, items, best, base,
+                            run.hours)
+        run.clock.seconds["work_order"] = time.perf_counter() - t0
+        st.n_whatifs += examined.twin_runs
+        kept = [best.chosen[k] for k in examined.kept]
+        chosen = [items[i] for i in kept]
+        ver = examined.verification
+        assert best.milp is not None and best.lin is not None
+        pred = best.milp.predicted if len(kept) == len(best.chosen) else best.lin.predict(kept)
+        model_ids, bound = best.cell_ids, best.milp.lp_bound
+        run.report("work_order", f"work order: {len(kept)} action(s) kept, "
+                   f"{len(examined.dropped)} dropped ({examined.twin_runs} twin runs)")
+    focus = st.focus
+    plan = assemble(
+        run.twin, s, run.catalogue, scenario or run.twin.network.name, base, ver, chosen,
+        items, searched=best is not None, history=st.history,
+        lower_bound={
+            "peak_prb_util": bound, "first_model": st.first_bound,
+            "method": "LP relaxation of the linearised min-max model (budget, action limit, "
+                      "knob exclusivity and policy rows kept) around the chosen plan's "
+                      "reference; a bound for the model, not for the twin"},
+        predicted=_predicted_rows(run, ver, pred, model_ids),
+        lp_file=best.milp.lp_file if best is not None and best.milp is not None else None,
+        what_ifs=st.n_whatifs,
+        candidates={**summary(items), "focus_hot": list(focus.hot),
+                    "focus_neighbours": list(focus.neighbours),
+                    "focus_sites": list(focus.sites), "denied_by_policy": st.denied,
+                    "notes": st.notes, "generated": generated_rows(generated)},
+        executor=f"{run.ex.name} x{run.ex.n_workers}",
+        work_order=examined.rows if examined is not None else [],
+        dropped=examined.dropped if examined is not None else [])
+    record = getattr(run.proposer, "provenance", None)
+    if callable(record):
+        plan.provenance = record([c.action for c in chosen if c.source == "proposer"])
+    with run.clock("policy"):
+        gate_plan(plan, run.policy, run.twin.network, run.catalogue)
+    run.report("gate", "policy gate: " + {True: "passed", False: "denied"}.get(
+        plan.policy.get("passed"), "not checked"))
+    if frontier.budgets and (not plan.target_met or plan.policy.get("passed") is False):
+        if examined is not None and best is not None:  # the pruned plan is a point too
+            kept_t = tuple(best.chosen[k] for k in examined.kept)
+            frontier.explored.setdefault(kept_t, Verified(
+                kept_t, examined.verification, examined.policy_passed,
+                float(sum(items[i].cost.total_eur for i in kept_t))))
+        plan.frontier = points(frontier.budgets, items, frontier.explored, frontier.status,
+                               s.target)
+    return plan
+
+
+def assemble(twin: Twin, s: PlannerSettings, catalogue: CostCatalogue, scenario: str,
+             base: Verification, ver: Verification, chosen: Sequence[PricedAction],
+             pool: Sequence[PricedAction], searched: bool = True, **record: Any) -> Plan:
+    """The plan of ``chosen`` (verified as ``ver``; the network as it is: ``base``) before the
+    policy gate (:func:`gate_plan`).
+
+    Args:
+        pool: the candidates the plan was chosen from (the message names the cheapest when
+            none fits the budget).
+        searched: False when no round produced a plan (the plan is not verified).
+        record: the loop's record: ``history``, ``lower_bound``, ``predicted``, ``lp_file``,
+            ``what_ifs``, ``candidates``, ``executor``, ``work_order``, ``dropped`` (the
+            :class:`Plan` fields; empty when not given, as for an edited plan).
+    """
+    busy = twin.demand.busy_hour
+    after, before = ver.state_at(busy), base.state_at(busy)
+    met = bool(ver.peak <= s.target and ver.converged)
+    history = record.pop("history", [])
+    return Plan(
+        scenario=scenario, target=s.target, budget_eur=s.budget_eur, horizon=s.horizon,
+        solver=s.solver, actions=list(chosen), before=before, after=after,
+        verified=bool(searched and met), target_met=met, converged=ver.converged,
+        iterations=len(history), history=history,
+        lower_bound=record.pop("lower_bound", {}), predicted=record.pop("predicted", []),
+        cells_before=cell_rows(before), cells_after=cell_rows(after),
+        peak_before=base.peak, peak_after=ver.peak,
+        message=_message(s, base, ver, list(chosen), met, list(pool), catalogue),
+        max_actions=s.max_actions, **record)
+
+
+def gate_plan(plan: Plan, policy: PolicySet | None, network: Network, catalogue: CostCatalogue,
+              approvals: list[dict[str, Any]] | None = None) -> None:
+    """Set ``plan.policy`` to the gate's verdict on ``plan`` (with ``approvals``, when given,
+    for the rules that need them); a denied plan is not verified and its message says why."""
+    doc = plan.to_json(include_policy=False)
+    if approvals is not None:
+        doc["approvals"] = approvals
+    plan.policy = check_plan(policy, doc, network, catalogue)
+    if plan.policy.get("passed") is False:
+        plan.verified = False
+        plan.message += (" The policy gate denies this plan: it breaks "
+                         + "; ".join(_rule_texts(plan.policy)) + ".")
+
+
+def verify_actions(twin: Twin, catalogue: CostCatalogue, s: PlannerSettings,
+                   actions: Sequence[ActionBase], policy: PolicySet | None, scenario: str = "",
+                   approvals: list[dict[str, Any]] | None = None) -> Plan:
+    """The plan of exactly ``actions`` (e.g. a user's edit of a plan), no search: the twin
+    runs the network as it is and with all actions at once over the hours of ``s.horizon``;
+    the policy gate has the last word (:func:`gate_plan`). The rounds, the model's prediction
+    and the bound are empty: no model chose these actions."""
+    hours = _hours(twin, s.horizon, s.hours)
+    base = verify(twin, [], hours)
+    ver = verify(twin, list(actions), hours)
+    chosen = price_all(actions, twin, catalogue, source="user")
+    plan = assemble(twin, s, catalogue, scenario or twin.network.name, base, ver, chosen,
+                    chosen)
+    gate_plan(plan, policy, twin.network, catalogue, approvals)
+    return plan
 
 
 def gate_json(s: PlannerSettings, chosen: Sequence[PricedAction], before: State, after: State

@@ -1,4 +1,5 @@
-"""The result of planning (:class:`Plan`) and its JSON (``celltwin plan --json``)."""
+"""The result of planning (:class:`Plan`) and its JSON (``celltwin plan --json``, typed by
+:class:`planner.result.PlanResult`)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import numpy as np
 
 from actions.pricing import PricedAction
 from actions.rows import action_to_json, describe
+from planner.result import PlanResult
 from twin.state import State, json_value
 
 #: Budget used when none is given (EUR, charged as capex + opex x horizon_years of the cost
@@ -113,7 +115,9 @@ class Plan:
             rows.append(row)
         return rows
 
-    def to_json(self, include_policy: bool = True) -> dict[str, Any]:
+    def result(self, include_policy: bool = True) -> PlanResult:
+        """The typed plan document (:class:`planner.result.PlanResult`); without the policy
+        verdict when ``include_policy`` is False (what the gate itself reads)."""
         out: dict[str, Any] = {
             "scenario": self.scenario,
             "target": self.target,
@@ -149,4 +153,8 @@ class Plan:
             out["policy"] = self.policy
         if self.provenance:
             out["provenance"] = self.provenance
-        return clean(out)
+        return PlanResult.model_validate(clean(out))
+
+    def to_json(self, include_policy: bool = True) -> dict[str, Any]:
+        """The JSON of ``celltwin plan --json`` (:meth:`result` as plain JSON)."""
+        return self.result(include_policy).to_json()

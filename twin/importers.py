@@ -674,8 +674,8 @@ def read_tables(path: str | Path, cells_path: str | Path | None = None,
             raise InputFileError(f"network file {str(p)!r} is not valid JSON: {exc}") from exc
         return network_from_dict(parse_json(text, f"network file {str(p)!r}"), str(p))
     if cells_path is None:
-        raise InputFileError(f"{str(p)!r} is a sites table; give the cells table too "
-                             "(--cells FILE), or use a JSON network document")
+        raise InputFileError(f"{str(p)!r} is a sites table; give the 'cells' table "
+                             "too, or use a JSON network document")
     sites = read_table_file(p, "sites", _TEXT)
     cells = read_table_file(cells_path, "cells", _TEXT)
     cands = None if candidates_path is None else read_table_file(candidates_path, "candidates",
@@ -706,8 +706,8 @@ def write_tables(network: Network, path: str | Path, cells_path: str | Path | No
     if cells_path is None:
         raise InputFileError("writing CSV/Parquet tables needs a path for the cells table too")
     if traffic_doc is not None:
-        raise InputFileError("a traffic map is kept in a JSON network document; write --out "
-                             "as .json")
+        raise InputFileError("a traffic map is kept in a JSON network document; write the "
+                             "network as .json")
     out: list[Path] = []
     for df, target in ((network.sites, p), (network.cells, cells_path),
                        (network.candidates, candidates_path)):
@@ -734,7 +734,7 @@ def sniff_format(path: str | Path) -> Literal["opencellid", "tables"]:
     if {"lon", "lat"} <= cols and ({"cell", "cell_eci"} & cols):
         return "opencellid"
     raise InputFileError(f"cannot tell the format of {str(p)!r} (columns {sorted(cols)}); give "
-                         "--format opencellid or --format tables")
+                         "the format: 'opencellid' or 'tables'")
 
 
 def load_network(path: str | Path, fmt: TableFormat = "auto",
@@ -745,7 +745,7 @@ def load_network(path: str | Path, fmt: TableFormat = "auto",
     kind = sniff_format(path) if fmt == "auto" else fmt
     if kind == "opencellid":
         if cells_path is not None:
-            raise InputFileError("--cells is for project tables; an OpenCelliD file is one table")
+            raise InputFileError("a 'cells' table is for project tables; an OpenCelliD file is one table")
         return read_opencellid(path, link_radius_m)
     if kind != "tables":
         raise InputFileError(f"unknown format {fmt!r}; use opencellid or tables")

@@ -156,7 +156,7 @@ def scenario_from_network(network: Network, measurements: pd.DataFrame | None = 
         shape = "traffic map over the " if tmap is not None else ""
         notes.append(f"demand is a default prior, not measured: {shape}{kind} shape, busy-hour "
                      f"level {level}, Milan mean diurnal shape; the cell loads are a prior "
-                     "until per-cell counters are given (--measurements) to set the levels")
+                     "until per-cell counters are given (measurements) to set the levels")
         demand = prior
         cal = None
     else:

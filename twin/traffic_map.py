@@ -478,17 +478,17 @@ def traffic_from_doc(doc: Any, source: str = "network document") -> TrafficMap:
         absolute = bool(doc["absolute"])
     except (AttributeError, KeyError, TypeError, ValueError) as exc:
         raise InputFileError(f"{source}: malformed 'traffic' section ({exc}); re-import the "
-                             "network with --traffic") from exc
+                             "network with its traffic map") from exc
     if not np.isfinite(pts[["x_m", "y_m", "value"]].to_numpy()).all() or (pts["value"] < 0).any(
             ) or not pts["hour"].between(ALL_HOURS, HOURS - 1).all():
         raise InputFileError(f"{source}: the 'traffic' section holds a non-finite, negative or "
-                             "out-of-range value; re-import the network with --traffic")
+                             "out-of-range value; re-import the network with its traffic map")
     for a in areas:
         v = a.values()
         if v.shape != (HOURS,) or not np.isfinite(v).all() or (v < 0).any() or not (
                 a.geometry.is_valid and a.geometry.area > 0):
             raise InputFileError(f"{source}: the 'traffic' section holds an invalid area "
-                                 f"({a.label!r}); re-import the network with --traffic")
+                                 f"({a.label!r}); re-import the network with its traffic map")
     n_raw = doc.get("n_points")
     return TrafficMap(pts, areas, absolute, str(doc.get("source", source)),
                       tuple(str(w) for w in doc.get("warnings", [])),

@@ -23,6 +23,7 @@ from api.exports import plan_a1, plan_csv, plan_geojson
 from api.schemas.common import CONFLICT, ERRORS, NOT_FOUND
 from api.verdicts import standing
 from planner.generated_sites import network_for_result
+from planner.result import PlanResult
 
 router = APIRouter(tags=["exports"], responses={**ERRORS, **NOT_FOUND, **CONFLICT})
 
@@ -58,15 +59,16 @@ def export_plan(plan_id: str, _user: ViewerDep, db: SessionDep, cache: CacheDep,
                        f"{headers['X-Celltwin-Policy-Version']}): an A1 policy is exported "
                        "only for an approved plan. Approve it (POST /plans/{id}/approve) or "
                        "export geojson or csv, which are marked as drafts")
+    result = PlanResult.model_validate(row.result)
     network = network_for_result(cache.loaded(row.network).scenario.network, row.result)
     if fmt == "csv":
-        return Response(plan_csv(plan_id, row.result, mark, network), media_type="text/csv",
+        return Response(plan_csv(plan_id, result, mark, network), media_type="text/csv",
                         headers={**headers,
                                  "Content-Disposition": f'attachment; filename="{name}.csv"'})
     if fmt == "a1":
         approvers = [{"by": a.approver, "role": a.role, "at": a.approved_at.isoformat()}
                      for a in row.approvals if a.policy_hash == st.policy_hash]
-        return JSONResponse(plan_a1(network, plan_id, row.result,
+        return JSONResponse(plan_a1(network, plan_id, result,
                                     mark={**mark, "approvals": approvers}), headers=headers)
-    return JSONResponse(plan_geojson(network, plan_id, row.result, mark),
+    return JSONResponse(plan_geojson(network, plan_id, result, mark),
                         media_type="application/geo+json", headers=headers)

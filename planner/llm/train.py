@@ -172,7 +172,7 @@ def train_model(data: Path, out: Path, settings: TrainSettings | None = None,
     torch.manual_seed(s.seed)
     pairs, too_long = tokenize_examples(examples, info.path, s.max_length)
     if not pairs:
-        raise InputFileError(f"every example is longer than --max-length {s.max_length} tokens")
+        raise InputFileError(f"every example is longer than the maximum length, {s.max_length} tokens")
     say(f"{len(pairs)} examples ({too_long} longer than {s.max_length} tokens left out)")
     out.mkdir(parents=True, exist_ok=True)
     if base is None:
@@ -191,7 +191,7 @@ def train_model(data: Path, out: Path, settings: TrainSettings | None = None,
         if state.get("settings", {}).get("rank") != s.rank:
             raise InputFileError(f"checkpoint {str(ckpt)!r} has rank "
                                  f"{state.get('settings', {}).get('rank')}, not {s.rank}; use "
-                                 "another --out or the same settings")
+                                 "another output folder or the same settings")
         set_peft_model_state_dict(model, state["lora"])
         opt.load_state_dict(state["optim"])
         step, losses = int(state["step"]), list(state["losses"])

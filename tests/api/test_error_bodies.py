@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from api.cli import main
 from api.echo import MAX_DETAIL, MAX_ITEMS, clip, clip_strings
+from cli.main import main
 from tests.api.conftest import auth
 
 BIG = "x" * 1_000_000

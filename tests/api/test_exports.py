@@ -11,6 +11,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.exports import CSV_COLUMNS, a1_cell_id, plan_a1
+from planner.result import PlanResult
 from tests.api.conftest import QUICK_PLAN, auth, wait_plan
 from twin.scenarios import load_scenario
 
@@ -86,7 +87,8 @@ def test_a1_policy_for_load_balancing(client: TestClient, edited: dict[str, Any]
     HTTP its A1 export is refused (a plan must be approved first)."""
     r = export(client, edited["id"], "a1")
     assert r.status_code == 409 and "deny rule" in r.json()["detail"], r.text
-    doc = plan_a1(load_scenario("hotspot").network, edited["id"], edited["result"])
+    doc = plan_a1(load_scenario("hotspot").network, edited["id"],
+                  PlanResult.model_validate(edited["result"]))
     assert doc["policy_type_id"] == "ORAN_TrafficSteeringPreference_2.0.0"
     (pol,) = doc["policies"]
     obj = pol["policy_object"]

@@ -27,6 +27,20 @@ def test_openapi_lists_every_resource(client: TestClient) -> None:
         assert p in paths, p
 
 
+def test_the_plan_result_is_typed_in_openapi(client: TestClient) -> None:
+    """GET /plans/{id}'s result is the planner's PlanResult (planner/result.py), field by
+    field, not a bare object."""
+    schemas = client.get("/openapi.json").json()["components"]["schemas"]
+    result = schemas["PlanPublic"]["properties"]["result"]
+    refs = [s.get("$ref", "") for s in result.get("anyOf", [result])]
+    assert "#/components/schemas/PlanResult" in refs
+    plan = schemas["PlanResult"]
+    assert {"actions", "peak_after", "before", "history", "policy"} <= set(plan["properties"])
+    assert {"actions", "peak_after", "target_met"} <= set(plan["required"])
+    assert plan["properties"]["peak_after"]["type"] == "number"
+    assert schemas["PlanPublic"]["properties"]["eta_s"]["anyOf"][0]["type"] == "number"
+
+
 def test_unknown_route_is_a_json_404(client: TestClient) -> None:
     r = client.get("/api/v1/nothing-here", headers=auth("viewer"))
     assert r.status_code == 404

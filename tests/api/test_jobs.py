@@ -25,8 +25,9 @@ from api.jobs import (
     recover_interrupted,
 )
 from api.main import create_app
-from api.planning import P_END, JobCancelled, StageTracker
+from api.progress import P_END, P_START, JobCancelled, StageTracker, eta_s
 from api.settings import Settings
+from planner.progress import LOOP_END, LOOP_START, ProgressReporter
 from tests.api.conftest import QUICK_PLAN, auth, make_settings, wait_plan
 from twin.errors import InputFileError
 
@@ -83,18 +84,32 @@ def test_recover_marks_only_dead_owners(tmp_path: Path) -> None:
 def test_stage_tracker_progress_and_cancel() -> None:
     reports: list[tuple[str, float]] = []
     cancel = {"now": False}
-    t = StageTracker(3, lambda m, p: reports.append((m, p)), lambda: cancel["now"])
-    for msg in ("loading: ready", "base: peak 0.93", "candidates: 10", "sensitivities: 10",
-                "round 1: 2 actions", "re-linearised around round 1", "round 2: 2 actions",
-                "re-linearised around round 2", "round 3: 3 actions"):
-        t(msg)
+    t = StageTracker(lambda m, p: reports.append((m, p)), lambda: cancel["now"])
+    t.note("loading: ready")
+    r = ProgressReporter(t, 3)
+    for stage, rnd in (("base", None), ("candidates", None), ("sensitivities", None),
+                       ("round", 1), ("relinearised", 1), ("round", 2), ("relinearised", 2),
+                       ("round", 3), ("work_order", None), ("gate", None), ("done", None)):
+        r(stage, f"{stage} {rnd}", rnd)
     values = [p for _, p in reports]
     assert values == sorted(values) and values[-1] == pytest.approx(P_END)
-    assert values[3] == pytest.approx(0.12 + (P_END - 0.12) / 3)  # 1 of 3 linearisations
-    assert [m for m, _ in reports][1] == "base: peak 0.93"
+    assert values[0] == P_START  # loading: the planner has not started
+    # after the first of 3 linearisations: a third of the loop's share of the planner's work
+    assert values[3] == pytest.approx(P_START + (P_END - P_START) * (
+        LOOP_START + (LOOP_END - LOOP_START) / 3))
+    assert [m for m, _ in reports][1] == "base None"
     cancel["now"] = True
     with pytest.raises(JobCancelled):
-        t("round 4")
+        r("round", "round 4", 4)
+
+
+def test_eta_of_a_running_job() -> None:
+    t0 = utcnow()
+    half = P_START + (P_END - P_START) * 0.5
+    assert eta_s(half, t0, t0 + timedelta(seconds=60), t0 + timedelta(seconds=70), 5) == \
+        pytest.approx(50.0)
+    assert eta_s(P_START, t0, t0 + timedelta(seconds=5), t0 + timedelta(seconds=5), 5) is None
+    assert eta_s(half, None, None, t0, 1) is None
 
 
 def test_dask_backend_needs_a_scheduler() -> None:

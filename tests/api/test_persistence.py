@@ -43,7 +43,7 @@ def server(data_dir: Path) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
     env = {**os.environ, "CELLTWIN_TOKENS": token_env(), "CELLTWIN_WORKERS": "1",
            "CELLTWIN_JOB_BACKEND": "process", "PYTHONPATH": str(ROOT)}
     env.pop("DATABASE_URL", None)
-    proc = subprocess.Popen([sys.executable, "-m", "api.cli", "serve", "--port", str(port),
+    proc = subprocess.Popen([sys.executable, "-m", "cli", "serve", "--port", str(port),
                              "--data-dir", str(data_dir), "--log-level", "warning"],
                             cwd=ROOT, env=env, stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT, start_new_session=True)

@@ -18,7 +18,7 @@ from policies import load_policy
 from tests.api.conftest import QUICK_PLAN, auth, make_settings, wait_plan
 from twin.scenarios import load_scenario
 
-#: The fields of `celltwin plan --json` (api/commands/plan_cmd.py -> planner.plan.Plan.to_json)
+#: The fields of `celltwin plan --json` (cli/plan_cmd.py -> planner.plan.Plan.to_json)
 PLAN_JSON_FIELDS = {
     "scenario", "target", "budget", "horizon", "before", "after", "peak_before", "peak_after",
     "actions", "total_cost", "verified", "target_met", "converged", "iterations",
@@ -148,6 +148,22 @@ def test_verify_runs_the_twin_on_the_edit(client: TestClient,
                                                            abs=1e-6)
     assert body["total_cost"] == 100.0  # set_tilt in actions/costs_default.yaml
     assert body["actions"][0]["description"].startswith("set electrical tilt")
+
+
+def test_a_saved_edit_describes_the_edited_plan(client: TestClient, hotspot_id: str) -> None:
+    """The edited result's message is about the edit (its peak and cost), not the original
+    plan's words; the rest of the record (rounds, candidates) stays the original's."""
+    plan = wait_plan(client, start(client, hotspot_id))
+    edit = [{"kind": "set_tilt", "cell_id": "S01-1", "elec_tilt_deg": 10.0}]
+    status, body = verify(client, plan["id"], edit, save=True)
+    assert status == 200 and body["saved"], body
+    got = client.get(f"/api/v1/plans/{plan['id']}", headers=auth("viewer")).json()["result"]
+    assert got["message"] != plan["result"]["message"]
+    assert f"{got['peak_after']:.3f}" in got["message"] and got["peak_after"] == pytest.approx(
+        body["peak_after"])
+    assert f"{got['total_cost']:,.0f}" in got["message"] and got["total_cost"] == 100.0
+    assert got["history"] == plan["result"]["history"]
+    assert "predicted" not in got and "lower_bound" not in got
 
 
 @pytest.mark.parametrize(("actions", "needle"), [

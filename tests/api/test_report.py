@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from api.cli import main
 from api.report import colour
+from cli.main import main
 from tests.api.conftest import auth
 
 POLY = re.compile(r'<polygon points="[^"]*" fill="(#[0-9a-f]{6})"[^>]*><title>([^:]+): PRB '

@@ -25,7 +25,7 @@ from typing import Any
 import pytest
 import schemathesis
 from fastapi.testclient import TestClient
-from hypothesis import HealthCheck, settings
+from hypothesis import HealthCheck, Phase, settings
 from schemathesis.checks import not_a_server_error
 
 from api.main import create_app
@@ -98,6 +98,11 @@ def test_the_links_are_inferred() -> None:
 
 
 TestStateful = Workflow.TestCase
+# The draws of a sequence depend on the app's answers (the links carry the ids it returns), so
+# hypothesis replaying a stored or shrunk sequence against a changed app state reports
+# FlakyStrategyDefinition (measured: 1 run in 3 before this). A fixed seed, no example
+# database and no shrinking keep each run one plain generation pass; a 5xx still fails it.
 TestStateful.settings = settings(max_examples=STATEFUL_EXAMPLES,
                                  stateful_step_count=STATEFUL_STEPS, deadline=None,
-                                 suppress_health_check=list(HealthCheck))
+                                 suppress_health_check=list(HealthCheck), derandomize=True,
+                                 database=None, phases=(Phase.explicit, Phase.generate))

@@ -8,8 +8,8 @@ import math
 import pytest
 from fastapi.testclient import TestClient
 
-from api.cli import main as cli_main
 from api.geojson import WEDGE_FRACTION
+from cli.main import main as cli_main
 from tests.api.conftest import auth, small_tables
 from twin.geo import Origin
 from twin.importers import network_to_dict

@@ -19,7 +19,7 @@ def test_csv_rows_carry_from_to_and_effects():
     plan = plan_network(case.twin(), case.catalogue, PlannerSettings(lp_dir=None),
                         SerialExecutor())
     res = plan.to_json()
-    rows = list(csv.DictReader(io.StringIO(plan_csv("p1", res))))
+    rows = list(csv.DictReader(io.StringIO(plan_csv("p1", plan.result()))))
     assert len(rows) == len(res["actions"]) > 0
     for row, a in zip(rows, res["actions"], strict=True):
         wo = a["work_order"]

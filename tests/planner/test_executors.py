@@ -76,7 +76,7 @@ def test_selection_and_bad_input(monkeypatch):
     ex = make_executor(workers=2)
     assert isinstance(ex, LocalExecutor) and ex.n_workers == 2
     ex.close()
-    with pytest.raises(ValidationError, match="workers"):
+    with pytest.raises(ValidationError, match="worker processes must be >= 1"):
         make_executor(workers=0)
     with pytest.raises(ValidationError, match="Dask scheduler"):
         DaskExecutor("tcp://127.0.0.1:9", timeout_s=1.0)

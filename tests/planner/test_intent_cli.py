@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from api.cli import main
+from cli.main import main
 
 BASE = ["plan", "--scenario", "hotspot", "--llm", "none", "--ask-parser", "baseline"]
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from api.cli import main
+from cli.main import main
 from planner.llm.adapter import KEY_BASE_SHA, check_adapter, gguf_tensor_name, read_metadata
 from planner.llm.model import resolve_model
 from planner.llm.proposer import LLMProposer

@@ -7,7 +7,7 @@ import json
 import pytest
 
 from actions.models import SetCio, SetTilt
-from api.cli import main
+from cli.main import main
 from planner.llm.cases import EVAL_SEED_START, build_case, draw_case
 from planner.llm.dataset import DATA_CARD, EXAMPLES, completion_items, label_case
 from planner.llm.grammar import ProposalSpace, proposal_model

@@ -8,7 +8,7 @@ from twin.errors import ModelError
 
 def test_missing_file_names_the_path_and_what_to_do(tmp_path):
     missing = tmp_path / "nope.gguf"
-    with pytest.raises(ModelError, match=r"nope\.gguf.*does not exist.*--llm"):
+    with pytest.raises(ModelError, match=r"nope\.gguf.*does not exist.*\.gguf file or use the embedded"):
         resolve_model(str(missing))
 
 

@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from api.cli import main
+from cli.main import main
 
 
 def test_without_the_train_extra_it_says_what_to_install(tmp_path, monkeypatch, capsys):

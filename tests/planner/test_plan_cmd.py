@@ -6,7 +6,7 @@ import json
 import time
 from pathlib import Path
 
-from api.cli import main
+from cli.main import main
 from planner.plan import DEFAULT_BUDGET_EUR
 
 

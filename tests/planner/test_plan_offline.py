@@ -7,7 +7,7 @@ import socket
 
 import pytest
 
-from api.cli import main
+from cli.main import main
 
 
 def _local(host) -> bool:

@@ -136,7 +136,7 @@ def test_met_target_has_no_frontier(case: PlanCase):
 
 
 def test_cli_text_says_target_not_met_first(capsys, tmp_path):
-    from api.cli import main
+    from cli.main import main
 
     rc = main(["plan", "--scenario", "hotspot", "--llm", "none", "--target", "0.33",
                "--budget", "300", "--max-iterations", "2", "--workers", "1",

@@ -1,5 +1,5 @@
 """``celltwin policy test`` (case files) and ``celltwin policy check`` (one plan), through
-``api.cli.main``; and the shipped policies' case coverage: every rule kind has a case that
+``cli.main.main``; and the shipped policies' case coverage: every rule kind has a case that
 denies."""
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from api.cli import main
+from cli.main import main
 from policies.cases import run_policy_cases
 from policies.engine import load_policy, shipped_dir
 from policies.rules import RULE_TYPES

@@ -25,7 +25,7 @@ from importlib import resources
 import numpy as np
 import pytest
 
-from api.cli import main
+from cli.main import main
 from twin.errors import UnknownIdError, ValidationError
 from twin.invariants import check_state
 from twin.scenarios import calib3gpp, load_scenario

@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from api.cli import main
+from cli.main import main
 from twin.errors import InputFileError, ValidationError
 from twin.geo import Origin
 from twin.importers import (
@@ -246,7 +246,7 @@ def test_table_errors_name_table_row_and_column(tmp_path):
     cells.to_csv(tmp_path / "orphan.csv", index=False)
     with pytest.raises(ValidationError, match=r"'S99' does not exist in sites\.site_id"):
         read_tables(tmp_path / "s.csv", tmp_path / "orphan.csv")
-    with pytest.raises(InputFileError, match="--cells"):
+    with pytest.raises(InputFileError, match="give the 'cells' table too"):
         read_tables(tmp_path / "s.csv")
 
 

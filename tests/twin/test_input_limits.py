@@ -14,7 +14,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from api.cli import main
+from cli.main import main
 from twin import input_limits
 from twin.errors import InputFileError, InputTooLargeError
 from twin.importers import load_network, network_to_dict, read_table_file, read_tables
@@ -95,7 +95,7 @@ def test_cli_on_deep_json_exits_2_with_one_line(tmp_path, capsys, argv):
 
 def test_celltwin_process_on_deep_json_prints_no_traceback(tmp_path):
     p = _write(tmp_path, "deep.json", DEEP)
-    r = subprocess.run([sys.executable, "-c", "import sys; from api.cli import main; "
+    r = subprocess.run([sys.executable, "-c", "import sys; from cli.main import main; "
                         "sys.exit(main(sys.argv[1:]))", "import", str(p), "--out",
                         str(tmp_path / "o.json")], capture_output=True, text=True, cwd=REPO,
                        timeout=120)

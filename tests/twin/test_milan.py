@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 
 import twin
-from api.cli import main
+from cli.main import main
 from twin.invariants import check_state
 from twin.scenarios import diurnal, load_scenario, milan
 from twin.traffic_map import area_overlap

@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from api.cli import main
+from cli.main import main
 from twin.calibration import calibrate_demand
 from twin.demand import Demand
 from twin.errors import InputFileError, ValidationError

