@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import shutil
 import tempfile
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -28,6 +29,7 @@ from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, Phase, settings
 from schemathesis.checks import not_a_server_error
 
+from api.db.models import LIVE_STATUSES
 from api.main import create_app
 from tests.api.conftest import TOKENS, make_settings
 
@@ -44,6 +46,9 @@ DATA_DIR = Path(tempfile.mkdtemp(prefix="celltwin-schemathesis-"))
 APP = create_app(make_settings(DATA_DIR, max_upload_mb=1.0))
 schema = schemathesis.openapi.from_asgi("/openapi.json", APP)
 KNOWN: dict[str, str] = {}
+CLIENT: dict[str, TestClient] = {}
+#: How long a stateful sequence waits for a small plan job it started (seconds).
+JOB_WAIT_S = 120.0
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -52,6 +57,7 @@ def running_app() -> Iterator[TestClient]:
         r = client.post("/api/v1/networks", json={"scenario": "hotspot"}, headers=ADMIN)
         assert r.status_code == 201, r.text
         KNOWN["network_id"] = r.json()["id"]
+        CLIENT["app"] = client
         yield client
     shutil.rmtree(DATA_DIR, ignore_errors=True)
 
@@ -78,6 +84,20 @@ class Workflow(schema.as_state_machine()):  # type: ignore[misc]
                 case.body.update(SMALL_PLAN)  # a valid request plans in seconds
             elif case.path == "/api/v1/networks" and "scenario" in case.body:
                 case.body["scenario"] = "hotspot"  # sequences start from a real network
+
+    def after_call(self, response: Any, case: schemathesis.Case) -> None:
+        # What may follow a plan (approve, verify, export) depends on whether its job is done;
+        # waiting for it makes each sequence's transitions independent of the machine's speed
+        # (hypothesis reports FlakyStrategyDefinition when the same draws meet another state).
+        if case.method == "POST" and case.path.endswith("/plans") and \
+                response.status_code == 202:
+            url = f"/api/v1/plans/{response.json()['id']}"
+            deadline = time.monotonic() + JOB_WAIT_S
+            while time.monotonic() < deadline:
+                if CLIENT["app"].get(url, headers=ADMIN).json()["status"] not in LIVE_STATUSES:
+                    return
+                time.sleep(0.05)
+            raise AssertionError(f"plan job {url} still running after {JOB_WAIT_S:.0f} s")
 
     def get_call_kwargs(self, case: schemathesis.Case) -> dict[str, dict[str, str]]:
         return {"headers": ADMIN}
