@@ -197,6 +197,15 @@ def _hours(twin: Twin, horizon: str, hours: tuple[int, ...] | None = None) -> tu
     return (twin.demand.busy_hour,) if horizon == "busy" else tuple(range(24))
 
 
+def report_hour(twin: Twin, base: Verification) -> int:
+    """The hour whose states a plan shows and gates: the demand's busy hour when it is planned
+    for, else the planned hour (a window's) where the network without the plan peaks."""
+    busy = twin.demand.busy_hour
+    if busy in base.hours:
+        return int(busy)
+    return int(max(base.hours, key=lambda h: float(base.state_at(h).kpis["peak_prb_util"])))
+
+
 def _annotate(items: list[Candidate], lin: Linearisation, first: int) -> list[Candidate]:
     """Add each new candidate's own effect (one twin what-if) to its rationale."""
     peak0 = float(lin.base.max(initial=0.0))
@@ -351,8 +360,8 @@ def plan_network(twin: Twin, catalogue: CostCatalogue, settings: PlannerSettings
     try:
         t0 = time.perf_counter()
         hours = _hours(twin, s.horizon, s.hours)
-        busy = twin.demand.busy_hour
         base = verify(twin, [], hours)
+        busy = report_hour(twin, base)
         timings["base"] = time.perf_counter() - t0
         say(f"base: peak {base.peak:.3f} over {len(hours)} hour(s)")
 
@@ -650,7 +659,7 @@ def _gate(policy: Any | None, twin: Twin, s: PlannerSettings, chosen: Sequence[C
           base: Verification, ver: Verification, catalogue: CostCatalogue) -> dict[str, Any]:
     if policy is None:
         return {"passed": None}
-    busy = twin.demand.busy_hour
+    busy = report_hour(twin, base)
     return check_plan(policy, gate_json(s, chosen, base.state_at(busy), ver.state_at(busy)),
                       twin.network, catalogue)
 

@@ -25,10 +25,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from planner.intent.mapping import MappedOptions, map_intent, policy_for, settings_for
+from planner.intent.mapping import IntentPlanInputs, plan_inputs
 from planner.intent.model import Hours, PlanningIntent
 from planner.intent.network_check import require_valid
-from planner.intent.ts28312 import intent_document, intent_from_document
+from planner.intent.ts28312 import intent_from_document
 from planner.loop import PlannerSettings
 from twin.errors import InputFileError, ValidationError
 from twin.network import Network
@@ -54,18 +54,20 @@ def add_ask_arguments(p: Any) -> None:
 
 @dataclass
 class AskedIntent:
-    intent: PlanningIntent
-    mapped: MappedOptions
-    policy: Any
+    """A confirmed intent: the planner inputs (shared with the API) and the LLM's record."""
+
+    inputs: IntentPlanInputs
     llm_record: dict[str, Any] | None = None
 
+    @property
+    def policy(self) -> Any:
+        return self.inputs.policy
+
     def settings(self, base: PlannerSettings) -> PlannerSettings:
-        return settings_for(self.mapped, base)
+        return self.inputs.settings(base)
 
     def to_json(self, network_name: str) -> dict[str, Any]:
-        return {**self.intent.to_json(), "planning_options": self.mapped.to_json(),
-                "document": intent_document(self.intent, network_name),
-                "llm": self.llm_record}
+        return {**self.inputs.to_json(network_name), "llm": self.llm_record}
 
 
 def defaults_from_args(args: argparse.Namespace) -> PlanningIntent:
@@ -122,8 +124,7 @@ def ask_intent(args: argparse.Namespace, network: Network, policy: Any, llm: str
         if args.json:
             print(json.dumps({"intent": intent.to_json(), "planned": False}, indent=2))
         raise
-    mapped = map_intent(intent, network)
-    asked = AskedIntent(intent, mapped, policy_for(mapped, policy), record)
+    asked = AskedIntent(plan_inputs(intent, network, policy), record)
     if args.yes:
         return asked
     if sys.stdin.isatty() and sys.stderr.isatty():
