@@ -50,6 +50,10 @@ def add_ask_arguments(p: Any) -> None:
     p.add_argument("--ask-parser", choices=("auto", "llm", "baseline"), default="auto",
                    help="with --ask: llm (the --llm model, merged with the regex baseline), "
                    "baseline (regex only) or auto (llm when a model is available)")
+    p.add_argument("--ask-adapter", default="shipped", metavar="shipped|none|PATH",
+                   help="with the llm parser: the LoRA adapter of the intent parser; shipped "
+                   "(default: the package's, for the embedded model only), none (zero-shot), "
+                   "or a GGUF adapter path (docs/intents.md)")
 
 
 @dataclass
@@ -77,15 +81,17 @@ def defaults_from_args(args: argparse.Namespace) -> PlanningIntent:
 
 
 def parse_request(text: str, network: Network, defaults: PlanningIntent, parser: str,
-                  llm: str, policy: Any) -> tuple[PlanningIntent, dict[str, Any] | None]:
-    """The intent of ``text`` (``parser``: llm | baseline) and the LLM's record, if asked."""
+                  llm: str, policy: Any, adapter: str | None = "shipped"
+                  ) -> tuple[PlanningIntent, dict[str, Any] | None]:
+    """The intent of ``text`` (``parser``: llm | baseline; ``adapter`` as
+    :func:`planner.intent.llm_parser.resolve_adapter`) and the LLM's record, if asked."""
     from planner.intent.baseline import parse_baseline
 
     if parser == "baseline" or llm == "none":
         return parse_baseline(text, network, defaults), None
     from planner.intent.llm_parser import LLMIntentParser
 
-    res = LLMIntentParser(llm).parse(text, network, defaults, policy)
+    res = LLMIntentParser(llm, adapter=adapter).parse(text, network, defaults, policy)
     return res.intent, res.record()
 
 
@@ -113,7 +119,7 @@ def ask_intent(args: argparse.Namespace, network: Network, policy: Any, llm: str
         raise ValidationError("plan", "--ask-parser llm needs a model: --llm embedded or PATH")
     else:
         intent, record = parse_request(args.ask, network, defaults_from_args(args), parser,
-                                       llm, policy)
+                                       llm, policy, getattr(args, "ask_adapter", "shipped"))
     if not args.json:
         print(f"request: {intent.text}")
         print(f"parsed intent ({intent.parser}) on network {network.name}:")
