@@ -50,10 +50,10 @@ def add_ask_arguments(p: Any) -> None:
     p.add_argument("--ask-parser", choices=("auto", "llm", "baseline"), default="auto",
                    help="with --ask: llm (the --llm model, merged with the regex baseline), "
                    "baseline (regex only) or auto (llm when a model is available)")
-    p.add_argument("--ask-adapter", default="shipped", metavar="shipped|none|PATH",
-                   help="with the llm parser: the LoRA adapter of the intent parser; shipped "
-                   "(default: the package's, for the embedded model only), none (zero-shot), "
-                   "or a GGUF adapter path (docs/intents.md)")
+    p.add_argument("--ask-adapter", default="none", metavar="none|shipped|PATH",
+                   help="with the llm parser: the LoRA adapter of the intent parser; none "
+                   "(default: zero-shot), shipped (the package's, for the embedded model "
+                   "only; measured not to help, docs/intents.md) or a GGUF adapter path")
 
 
 @dataclass
@@ -81,7 +81,7 @@ def defaults_from_args(args: argparse.Namespace) -> PlanningIntent:
 
 
 def parse_request(text: str, network: Network, defaults: PlanningIntent, parser: str,
-                  llm: str, policy: Any, adapter: str | None = "shipped"
+                  llm: str, policy: Any, adapter: str | None = "none"
                   ) -> tuple[PlanningIntent, dict[str, Any] | None]:
     """The intent of ``text`` (``parser``: llm | baseline; ``adapter`` as
     :func:`planner.intent.llm_parser.resolve_adapter`) and the LLM's record, if asked."""
@@ -119,7 +119,7 @@ def ask_intent(args: argparse.Namespace, network: Network, policy: Any, llm: str
         raise ValidationError("plan", "--ask-parser llm needs a model: --llm embedded or PATH")
     else:
         intent, record = parse_request(args.ask, network, defaults_from_args(args), parser,
-                                       llm, policy, getattr(args, "ask_adapter", "shipped"))
+                                       llm, policy, getattr(args, "ask_adapter", "none"))
     if not args.json:
         print(f"request: {intent.text}")
         print(f"parsed intent ({intent.parser}) on network {network.name}:")

@@ -36,9 +36,10 @@ class IntentRequest(BaseModel):
         "of the network's ids, merged with the baseline (see docs/intents.md)")
     llm_model: str | None = Field(None, max_length=500, description="with parser 'llm': "
                                   "'embedded' (default) or an id GET /models lists")
-    adapter: Literal["shipped", "none"] = Field(
-        "shipped", description="with parser 'llm' and the embedded model: the shipped LoRA "
-        "adapter of the intent parser (default) or none (zero-shot)")
+    adapter: Literal["none", "shipped"] = Field(
+        "none", description="with parser 'llm' and the embedded model: none (zero-shot, "
+        "default) or the shipped LoRA adapter of the intent parser (measured not to help: "
+        "docs/intents.md)")
 
 
 class IntentAnswer(BaseModel):

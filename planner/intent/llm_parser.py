@@ -349,6 +349,10 @@ SHIPPED_CARD = ADAPTER_DIR / "intent_lora.json"
 #: how the shipped adapter's answers join the baseline's (chosen on the benchmark's numbers,
 #: bench/results/intent_bench.md)
 SHIPPED_RULE = "baseline_first"
+#: the adapter a parser loads unless told: ``none``, because on the held-out requests the
+#: shipped adapter merged with the baseline was less often plan-equivalent than the
+#: baseline alone (bench/results/intent_bench.md); ``shipped`` loads it
+DEFAULT_ADAPTER = "none"
 
 
 def shipped_adapter() -> tuple[Path, str] | None:
@@ -372,13 +376,14 @@ def resolve_adapter(adapter: str | None, model: str | None) -> tuple[Path, str |
 
 
 class LLMIntentParser:
-    """Parses requests with one loaded model (``embedded`` or a GGUF path) and, by default,
-    the shipped LoRA adapter (:func:`resolve_adapter`). With an adapter the prompt is
+    """Parses requests with one loaded model (``embedded`` or a GGUF path) and, when asked
+    (``adapter="shipped"`` or a path; :data:`DEFAULT_ADAPTER` is none), a LoRA adapter
+    (:func:`resolve_adapter`). With an adapter the prompt is
     :func:`compact_prompt` (what it was trained on) and the answers join the baseline by
     :data:`SHIPPED_RULE`; without, the zero-shot :func:`prompt_for` and ``baseline_first``."""
 
     def __init__(self, model: str | None = "embedded", max_tokens: int = MAX_TOKENS,
-                 n_threads: int | None = None, adapter: str | None = "shipped",
+                 n_threads: int | None = None, adapter: str | None = DEFAULT_ADAPTER,
                  rule: str | None = None) -> None:
         from planner.llm.proposer import LLMProposer
 
