@@ -25,6 +25,14 @@ from api.settings import Settings
 from planner.candidates import GeneratorOptions
 from planner.executors import make_executor
 from planner.generated_sites import network_for_result, twin_for_result
+from planner.intent.mapping import (
+    IntentPlanInputs,
+    MappedOptions,
+    plan_inputs,
+    policy_for,
+)
+from planner.intent.model import PlanningIntent
+from planner.intent.ts28312 import intent_from_document
 from planner.llm.closed_loop import llm_proposer
 from planner.loop import PlannerSettings, plan_network, verify_actions
 from planner.plan import DEFAULT_BUDGET_EUR, DEFAULT_TARGET, clean
@@ -44,6 +52,65 @@ def planner_settings(params: dict[str, Any], lp_dir: Path | None) -> PlannerSett
         max_actions=int(params["max_actions"]), horizon=params.get("horizon", "busy"),
         solver=params.get("solver", "cbc"), max_iterations=int(params["max_iterations"]),
         lp_dir=str(lp_dir) if lp_dir is not None else None, generator=gen)
+
+
+#: request keys an intent carries itself (PlanCreate name -> how the intent's options say it)
+INTENT_KEYS = ("target", "budget_eur", "max_actions", "horizon")
+
+
+def plan_intent(params: dict[str, Any], given: set[str], network: Any, policy: Any
+                ) -> IntentPlanInputs | None:
+    """The intent of a plan request (``params``: ``PlanCreate`` dumped; ``given``: the keys
+    the client set), checked on ``network`` exactly as ``celltwin plan --intent`` checks it
+    (:func:`planner.intent.mapping.plan_inputs`); None without one. Rewrites ``params`` so
+    that the job plans it: ``intent`` is the checked intent, the keys of :data:`INTENT_KEYS`
+    and ``hours`` are its options. Raises :class:`ValidationError` (422, nothing queued) for
+    an intent and a document at once, a key that disagrees with the intent, or an intent the
+    network cannot plan (unknown ids, unmatched items, every kind forbidden)."""
+    doc = params.pop("intent_document", None)
+    raw = params.get("intent")
+    if raw is None and doc is None:
+        params.pop("intent", None)
+        return None
+    if raw is not None and doc is not None:
+        raise ValidationError("plan", "give either intent or intent_document, not both")
+    intent = intent_from_document(doc) if doc is not None else \
+        PlanningIntent.model_validate(raw)
+    if not params.get("small_cells", True) and "add_small_cell" not in intent.forbidden_kinds:
+        intent = PlanningIntent.model_validate({
+            **intent.model_dump(), "forbidden_kinds": [*intent.forbidden_kinds,
+                                                       "add_small_cell"]})
+    inputs = plan_inputs(intent, network, policy)
+    m = inputs.mapped
+    carried = {"target": m.target, "budget_eur": m.budget_eur, "max_actions": m.max_actions,
+               "horizon": m.horizon}
+    clash = [f"{k} {params[k]!r} (the intent says {v!r})" for k, v in carried.items()
+             if k in given and params[k] != v]
+    if clash:
+        raise ValidationError("plan", "the request disagrees with its intent on " +
+                              "; ".join(clash) + ": set them in the intent, or leave them out")
+    params.update(carried, hours=None if m.hours is None else list(m.hours),
+                  intent=inputs.intent.to_json())
+    return inputs
+
+
+def job_intent(params: dict[str, Any], network: Any, policy: Any) -> IntentPlanInputs | None:
+    """The job's side of :func:`plan_intent`: the stored intent checked and mapped again on
+    the network the job loaded (the same function as the CLI)."""
+    raw = params.get("intent")
+    if raw is None:
+        return None
+    return plan_inputs(PlanningIntent.model_validate(raw), network, policy)
+
+
+def intent_policy(result: dict[str, Any], policy: Any) -> Any:
+    """``policy`` with the request-scoped rules of the plan's intent (its ``intent.
+    planning_options``), so that an edit or an approval is gated as the plan was."""
+    opts = (result.get("intent") or {}).get("planning_options")
+    if not isinstance(opts, dict):
+        return policy
+    m = MappedOptions(**{k: tuple(v) if isinstance(v, list) else v for k, v in opts.items()})
+    return policy_for(m, policy)
 
 
 def check_llm_model(params: dict[str, Any], settings: Settings) -> None:
@@ -78,15 +145,21 @@ def run_planner(loaded: LoadedNetwork, params: dict[str, Any], policy: PolicySet
                 dask_address: str | None = None) -> tuple[dict[str, Any], Any]:
     """Run the planner in this process (what-ifs serially, or on Dask when an address is
     given). Returns (the plan JSON of ``celltwin plan --json``, the proposer or None)."""
+    settings = planner_settings(params, lp_dir)
+    asked = job_intent(params, loaded.scenario.network, policy)
+    if asked is not None:
+        settings, policy = asked.settings(settings), asked.policy
     proposer = make_proposer(params, policy)
     executor = make_executor(dask_address, None if dask_address else 1)
     try:
-        plan = plan_network(loaded.twin, load_costs(None), planner_settings(params, lp_dir),
-                            executor, policy, proposer, scenario=loaded.scenario.name,
-                            progress=tracker)
+        plan = plan_network(loaded.twin, load_costs(None), settings, executor, policy,
+                            proposer, scenario=loaded.scenario.name, progress=tracker)
     finally:
         executor.close()
-    return plan.to_json(), proposer
+    result = plan.to_json()
+    if asked is not None:
+        result["intent"] = asked.to_json(loaded.scenario.network.name)
+    return result, proposer
 
 
 def llm_provenance(result: dict[str, Any], proposer: Any) -> dict[str, Any] | None:
@@ -152,12 +225,17 @@ def verify_edit(loaded: LoadedNetwork, original: dict[str, Any], rows: Sequence[
     actions = parse_edited(rows)
     twin = twin_for_result(loaded.twin, original)  # + the plan's generated locations
     budget = original.get("budget")
+    horizon = original.get("horizon", "busy")
+    # An intent's window (18-22) is the plan's hours; the edit is verified over the same ones.
+    window = ((original.get("intent") or {}).get("planning_options") or {}).get("hours")
     settings = PlannerSettings(
         target=float(original.get("target", DEFAULT_TARGET)),
         budget_eur=float(budget) if budget is not None else DEFAULT_BUDGET_EUR,
-        horizon=original.get("horizon", "busy"), max_actions=None)
-    edited = verify_actions(twin, catalogue or load_costs(None), settings, actions, policy,
-                            str(original.get("scenario") or ""), approvals).to_json()
+        horizon=horizon, max_actions=None,
+        hours=tuple(int(h) for h in window) if window and horizon != "busy" else None)
+    edited = verify_actions(twin, catalogue or load_costs(None), settings, actions,
+                            intent_policy(original, policy), str(original.get("scenario") or ""),
+                            approvals).to_json()
     plan = {k: v for k, v in original.items() if k not in STALE_KEYS}
     plan.update({k: edited[k] for k in EDITED_KEYS})
     plan["budget"] = budget
@@ -171,7 +249,7 @@ def gate(loaded: LoadedNetwork, plan: dict[str, Any], policy: PolicySet | None,
     """The policy verdict on a stored plan with the given approvals (no twin run)."""
     doc = {k: v for k, v in plan.items() if k != "policy"}
     doc["approvals"] = approvals
-    return check_plan(policy, doc, network_for_result(loaded.twin.network, plan))
+    return check_plan(intent_policy(plan, policy), doc, network_for_result(loaded.twin.network, plan))
 
 
 def blocking_violations(verdict: dict[str, Any]) -> list[dict[str, Any]]:

@@ -12,6 +12,10 @@ deterministic). Bad inputs: refused with a message.
 
     python bench/intent_bench.py                          # baseline on all requests
     python bench/intent_bench.py --llm embedded --limit 20  # + the LLM on a stratified subset
+    python bench/intent_bench.py --adapter shipped        # + the trained adapter (resumes)
+
+Without ``--llm``/``--adapter`` the recorded raw answers (``*_llm_raw.jsonl``,
+``*_adapter_raw.jsonl``; greedy decoding, so a new run gives the same) are scored again.
 """
 
 from __future__ import annotations
@@ -87,7 +91,16 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--out", default=str(HERE / "results" / "intent_bench"))
     ap.add_argument("--rescore", action="store_true",
-                    help="score the LLM's recorded raw answers again (no model run)")
+                    help="score the recorded raw answers again (no model run; the default "
+                    "without --llm/--adapter)")
+    ap.add_argument("--adapter", default=None, metavar="shipped|PATH",
+                    help="run the embedded model with this intent adapter on every request "
+                    "(languages interleaved, so that an interrupted run is a stratified "
+                    "subset; re-running resumes after the recorded answers)")
+    ap.add_argument("--fresh", action="store_true", help="with --adapter: start over")
+    ap.add_argument("--shard", default="0/1", metavar="K/N",
+                    help="with --adapter: run the K-th of N interleaved shares (N processes "
+                    "append to the same raw file; score them after with no --adapter)")
     ap.add_argument("--render", action="store_true",
                     help="only rewrite the markdown from the JSON at --out")
     args = ap.parse_args()
@@ -134,9 +147,13 @@ def main() -> None:
         "bad_input": {"n": len(bad), "refused": sum(v is not None for v in refused.values()),
                       "messages": refused},
     }
-    if args.rescore:
+    if not args.llm and Path(args.out + "_llm_raw.jsonl").exists():
         rescore(args, rows, nets, per, result)
-    elif args.llm:
+    if args.adapter:
+        run_adapter(args, rows, nets, per, result)
+    elif Path(args.out + "_adapter_raw.jsonl").exists():
+        adapter_scores(args, rows, nets, per, result)
+    if args.llm:
         from planner.intent.llm_parser import LLMIntentParser
 
         parser = LLMIntentParser(args.llm, n_threads=args.threads)
@@ -164,6 +181,109 @@ def main() -> None:
                 write(result, per, args.out)  # partial results survive an interrupted run
     write(result, per, args.out)
     print(markdown(result))
+
+
+def interleaved(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The requests with the languages in turn (each language in file order)."""
+    by_lang: dict[str, list[dict[str, Any]]] = {}
+    for r in rows:
+        by_lang.setdefault(r["lang"], []).append(r)
+    out: list[dict[str, Any]] = []
+    queues = [list(v) for _, v in sorted(by_lang.items())]
+    while any(queues):
+        for q in queues:
+            if q:
+                out.append(q.pop(0))
+    return out
+
+
+def run_adapter(args: argparse.Namespace, rows: list[dict[str, Any]], nets: dict[str, Network],
+                per: list[dict[str, Any]], result: dict[str, Any]) -> None:
+    """The embedded model with the adapter on every request not yet recorded; the raw
+    answers are appended to ``*_adapter_raw.jsonl`` and scored by :func:`adapter_scores`."""
+    from planner.intent.llm_parser import LLMIntentParser
+
+    raw_path = Path(args.out + "_adapter_raw.jsonl")
+    if args.fresh and raw_path.exists():
+        raw_path.unlink()
+    done = set()
+    if raw_path.exists():
+        done = {json.loads(x)["id"] for x in raw_path.read_text().splitlines() if x.strip()}
+    parser = LLMIntentParser("embedded", n_threads=args.threads, adapter=args.adapter)
+    assert parser.llm.adapter is not None, "no adapter found"
+    meta = {"model": parser.llm.info.to_json(), "adapter": parser.llm.adapter.to_json(),
+            "threads": args.threads}
+    meta["adapter"].pop("path", None)
+    meta["model"].pop("path", None)  # a local path says nothing about the result
+    Path(args.out + "_adapter_meta.json").write_text(json.dumps(meta, indent=1))
+    k, n = (int(x) for x in args.shard.split("/"))
+    todo = [r for r in interleaved(rows)[k::n] if r["id"] not in done]
+    if args.limit:
+        todo = todo[:max(0, args.limit - len(done))]
+    with raw_path.open("a") as fh:
+        for r in todo:
+            res = parser.parse(r["text"], nets[r["network"]])
+            fh.write(json.dumps({"id": r["id"], "raw": res.raw, "seconds": res.seconds,
+                                 "load": list(os.getloadavg())}) + "\n")
+            fh.flush()
+            print(f"{r['id']} {res.seconds:.1f}s", flush=True)
+            adapter_scores(args, rows, nets, per, result)
+            write(result, per, args.out)  # partial results survive an interrupted run
+    adapter_scores(args, rows, nets, per, result)
+
+
+def adapter_scores(args: argparse.Namespace, rows: list[dict[str, Any]],
+                   nets: dict[str, Network], per: list[dict[str, Any]],
+                   result: dict[str, Any]) -> None:
+    """Score the adapter's recorded answers alone and merged with the baseline by each rule
+    (``planner.intent.llm_parser.MERGE_RULES``); ``shipped`` is the parser's rule."""
+    from planner.intent.llm_parser import (
+        DEFAULT_ADAPTER,
+        MERGE_RULES,
+        SHIPPED_RULE,
+        answer_model,
+        intents_from_raw,
+    )
+
+    raws = [json.loads(x) for x in Path(args.out + "_adapter_raw.jsonl").read_text()
+            .splitlines() if x.strip()]
+    meta_path = Path(args.out + "_adapter_meta.json")
+    meta = json.loads(meta_path.read_text()) if meta_path.exists() else {}
+    by_row = {r["id"]: r for r in rows}
+    by_id = {p["id"]: p for p in per}
+    for rec in raws:
+        r = by_row[rec["id"]]
+        net = nets[r["network"]]
+        gold, gold_un = gold_intent(r)
+        model = answer_model(tuple(net.cells["cell_id"].astype(str)),
+                             tuple(net.sites["site_id"].astype(str)))
+        p = by_id[rec["id"]]
+        for rule in MERGE_RULES:
+            merged, alone, taken = intents_from_raw(rec["raw"], r["text"], net,
+                                                    PlanningIntent(), model, rule=rule)
+            p[f"adapter_{rule}"] = score(merged, gold, gold_un, net)
+            p[f"adapter_{rule}_taken"] = taken
+        p["adapter_alone"] = score(alone, gold, gold_un, net)
+        p["adapter_alone_intent"] = alone.fields_json()
+        p["adapter_raw"] = rec["raw"]
+    ids = sorted(rec["id"] for rec in raws)
+    secs = [rec["seconds"] for rec in raws]
+    langs = sorted({by_row[i]["lang"] for i in ids})
+    result["adapter"] = {
+        **meta, "n": len(ids), "subset_ids": ids if len(ids) < len(rows) else "all",
+        "shipped_rule": SHIPPED_RULE, "default_adapter": DEFAULT_ADAPTER,
+        "baseline_on_subset": summarise([by_id[i]["baseline"] for i in ids]),
+        "adapter_alone": summarise([by_id[i]["adapter_alone"] for i in ids]),
+        **{f"adapter_{rule}": summarise([by_id[i][f"adapter_{rule}"] for i in ids])
+           for rule in MERGE_RULES},
+        "by_language": {lang: {k: summarise([by_id[i][k] for i in ids
+                                              if by_row[i]["lang"] == lang])
+                               for k in ("baseline", "adapter_alone",
+                                         f"adapter_{SHIPPED_RULE}")} for lang in langs},
+        "seconds_per_request": {"mean": round(sum(secs) / max(1, len(secs)), 2),
+                                "max": round(max(secs, default=0.0), 2)},
+        "load_during": [raws[0].get("load"), raws[-1].get("load")] if raws else None,
+    }
 
 
 def rescore(args: argparse.Namespace, rows: list[dict[str, Any]], nets: dict[str, Network],
@@ -241,7 +361,8 @@ def markdown(r: dict[str, Any]) -> str:
     out.append(f"\nBaseline time for all requests: {r['baseline']['seconds_total']:.2f} s.\n\n")
     b = r["bad_input"]
     out.append(f"Bad input (empty, > 2000 characters, injection in en/it/de): {b['refused']} of "
-               f"{b['n']} refused with a message.\n")
+               f"{b['n']} refused with a message (the text guard runs before any model: "
+               "the same with the adapter, tests/planner/test_intent_adapter_path.py).\n")
     if "llm" in r:
         L = r["llm"]
         out += [f"\n## LLM: {L['model']['name']}, zero-shot, {L['threads']} threads\n\n",
@@ -252,6 +373,32 @@ def markdown(r: dict[str, Any]) -> str:
                 row("LLM + baseline (merged)", L["llm_plus_baseline"]),
                 f"\nSeconds per request: mean {L['seconds_per_request']['mean']}, max "
                 f"{L['seconds_per_request']['max']}; load average after: {L['load_after']}.\n"]
+    if "adapter" in r:
+        A = r["adapter"]
+        ad = A.get("adapter", {})
+        shipped = f"adapter_{A['shipped_rule']}"
+        out += [f"\n## Trained LoRA adapter ({ad.get('name', '?')}, sha256 "
+                f"{str(ad.get('sha256', ''))[:16]}...) on {A.get('model', {}).get('name', '?')}"
+                f", {A.get('threads', '?')} thread(s)\n\n",
+                f"{A['n']} of {r['n_requests']} requests"
+                + (" (all)" if A["n"] == r["n_requests"] else
+                   " (languages interleaved in file order: the run stopped there)") + ".\n\n",
+                head, row("baseline (same requests)", A["baseline_on_subset"]),
+                row("adapter alone", A["adapter_alone"]),
+                row("adapter + baseline, baseline_first", A["adapter_baseline_first"]),
+                row("adapter + baseline, llm_first", A["adapter_llm_first"]),
+                f"\nWith the adapter, answers join the baseline by `{A['shipped_rule']}` (the "
+                f"`{shipped}` row); `--ask` loads it only with `--ask-adapter shipped` (the "
+                f"default adapter is `{A.get('default_adapter', '?')}`).\n\n",
+                "By language (plan_equivalent): " + "; ".join(
+                    f"{lang} n={v['baseline']['n']}: baseline "
+                    f"{v['baseline']['plan_equivalent']:.2f}, adapter alone "
+                    f"{v['adapter_alone']['plan_equivalent']:.2f}, adapter + baseline "
+                    f"{v[shipped]['plan_equivalent']:.2f}"
+                    for lang, v in A["by_language"].items()) + ".\n\n",
+                f"Seconds per request: mean {A['seconds_per_request']['mean']}, max "
+                f"{A['seconds_per_request']['max']}; load average at the first and last "
+                f"request: {A['load_during']}.\n"]
     out.append(NOTES)
     return "".join(out)
 
@@ -277,7 +424,13 @@ NOTES = """
 - *LLM zero-shot alone* is the model's own answer (the grammar keeps it inside the network's
   ids and bounds, so it is always valid, rarely right); *LLM + baseline* keeps the baseline's
   fields and takes an LLM value only with evidence in the sentence (docs/intents.md).
-- No trained adapter: LoRA training was not part of this work.
+- *Trained LoRA adapter*: the embedded model with `planner/intent/adapter/intent_lora.gguf`
+  (trained on template-generated requests over generated `train-<seed>` networks, seeds and
+  names disjoint from this set's; card `intent_lora.json`), prompted with the compact prompt
+  it was trained on; *adapter alone* is its own answer, *baseline_first* keeps the
+  baseline's fields and takes the adapter's only where the baseline left a default,
+  *llm_first* takes every adapter value the sentence holds evidence for (both rules keep the
+  baseline's unmatched items: the grammar cannot say that something is missing).
 """
 
 

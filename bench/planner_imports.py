@@ -66,7 +66,9 @@ def run_import(name: str, ex: Executor, target: float = 0.5, local: bool = False
                         quality_rows=(not local) if quality_rows is None else quality_rows,
                         max_iterations=max_iterations)
     t0 = time.perf_counter()
-    plan = plan_network(tw, load_costs(None), s, ex, load_policy(None), scenario=name, log=log)
+    progress = None if log is None else (lambda p: log(p.message))
+    plan = plan_network(tw, load_costs(None), s, ex, load_policy(None), scenario=name,
+                        progress=progress)
     wall = time.perf_counter() - t0
     j = plan.to_json()
     kinds: dict[str, int] = {}

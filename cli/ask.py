@@ -25,10 +25,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from planner.intent.mapping import MappedOptions, map_intent, policy_for, settings_for
+from planner.intent.mapping import IntentPlanInputs, plan_inputs
 from planner.intent.model import Hours, PlanningIntent
 from planner.intent.network_check import require_valid
-from planner.intent.ts28312 import intent_document, intent_from_document
+from planner.intent.ts28312 import intent_from_document
 from planner.loop import PlannerSettings
 from policies import PolicySet
 from twin.errors import InputFileError, ValidationError
@@ -51,22 +51,28 @@ def add_ask_arguments(p: Any) -> None:
     p.add_argument("--ask-parser", choices=("auto", "llm", "baseline"), default="auto",
                    help="with --ask: llm (the --llm model, merged with the regex baseline), "
                    "baseline (regex only) or auto (llm when a model is available)")
+    p.add_argument("--ask-adapter", default="none", metavar="none|shipped|PATH",
+                   help="with the llm parser: the LoRA adapter of the intent parser; none "
+                   "(default: zero-shot), shipped (the package's, for the embedded model "
+                   "only; measured not to help, docs/intents.md) or a GGUF adapter path")
 
 
 @dataclass
 class AskedIntent:
-    intent: PlanningIntent
-    mapped: MappedOptions
-    policy: PolicySet | None
+    """A confirmed intent: the planner inputs (shared with the API) and the LLM's record."""
+
+    inputs: IntentPlanInputs
     llm_record: dict[str, Any] | None = None
 
+    @property
+    def policy(self) -> Any:
+        return self.inputs.policy
+
     def settings(self, base: PlannerSettings) -> PlannerSettings:
-        return settings_for(self.mapped, base)
+        return self.inputs.settings(base)
 
     def to_json(self, network_name: str) -> dict[str, Any]:
-        return {**self.intent.to_json(), "planning_options": self.mapped.to_json(),
-                "document": intent_document(self.intent, network_name),
-                "llm": self.llm_record}
+        return {**self.inputs.to_json(network_name), "llm": self.llm_record}
 
 
 def defaults_from_args(args: argparse.Namespace) -> PlanningIntent:
@@ -76,16 +82,17 @@ def defaults_from_args(args: argparse.Namespace) -> PlanningIntent:
 
 
 def parse_request(text: str, network: Network, defaults: PlanningIntent, parser: str,
-                  llm: str, policy: PolicySet | None
+                  llm: str, policy: PolicySet | None, adapter: str | None = "none"
                   ) -> tuple[PlanningIntent, dict[str, Any] | None]:
-    """The intent of ``text`` (``parser``: llm | baseline) and the LLM's record, if asked."""
+    """The intent of ``text`` (``parser``: llm | baseline; ``adapter`` as
+    :func:`planner.intent.llm_parser.resolve_adapter`) and the LLM's record, if asked."""
     from planner.intent.baseline import parse_baseline
 
     if parser == "baseline" or llm == "none":
         return parse_baseline(text, network, defaults), None
     from planner.intent.llm_parser import LLMIntentParser
 
-    res = LLMIntentParser(llm).parse(text, network, defaults, policy)
+    res = LLMIntentParser(llm, adapter=adapter).parse(text, network, defaults, policy)
     return res.intent, res.record()
 
 
@@ -113,7 +120,7 @@ def ask_intent(args: argparse.Namespace, network: Network, policy: PolicySet | N
         raise ValidationError("plan", "--ask-parser llm needs a model: --llm embedded or PATH")
     else:
         intent, record = parse_request(args.ask, network, defaults_from_args(args), parser,
-                                       llm, policy)
+                                       llm, policy, getattr(args, "ask_adapter", "none"))
     if not args.json:
         print(f"request: {intent.text}")
         print(f"parsed intent ({intent.parser}) on network {network.name}:")
@@ -124,8 +131,7 @@ def ask_intent(args: argparse.Namespace, network: Network, policy: PolicySet | N
         if args.json:
             print(json.dumps({"intent": intent.to_json(), "planned": False}, indent=2))
         raise
-    mapped = map_intent(intent, network)
-    asked = AskedIntent(intent, mapped, policy_for(mapped, policy), record)
+    asked = AskedIntent(plan_inputs(intent, network, policy), record)
     if args.yes:
         return asked
     if sys.stdin.isatty() and sys.stderr.isatty():

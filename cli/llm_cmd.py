@@ -35,6 +35,12 @@ def register(sub: Any) -> None:
                    help="select-verify rounds of the teacher (default: the teacher's 8)")
     d.add_argument("--workers", type=int, default=1,
                    help="what-if worker processes; default 1 (in-process)")
+    d.add_argument("--task", choices=("plans", "intent"), default="plans",
+                   help="plans: the proposer's examples (verified plans, default); intent: "
+                   "the intent parser's (template-generated requests, planner/intent/"
+                   "training_data.py)")
+    d.add_argument("--per-network", type=int, default=10,
+                   help="with --task intent: requests per generated network; default 10")
     d.add_argument("--quiet", action="store_true", help="no progress on stderr")
     d.set_defaults(func=run_dataset)
 
@@ -57,6 +63,8 @@ def register(sub: Any) -> None:
     t.add_argument("--limit", type=int, default=None, help="use the first N examples only")
     t.add_argument("--threads", type=int, default=None, help="torch threads (default: cores)")
     t.add_argument("--seed", type=int, default=0, help="shuffle seed; default 0")
+    t.add_argument("--fp32", action="store_true",
+                   help="no bf16 autocast (faster on CPUs where bf16 is emulated)")
     t.add_argument("--quiet", action="store_true", help="no progress on stderr")
     t.set_defaults(func=run_train)
 
@@ -76,6 +84,17 @@ def run_dataset(args: argparse.Namespace) -> int:
     seeds = range(args.seed_start, args.seed_start + args.n)
     check_training_seed(seeds[0])
     check_training_seed(seeds[-1])
+    if args.task == "intent":
+        from planner.intent.training_data import write_intent_dataset
+
+        if args.per_network < 1:
+            raise ValidationError("llm dataset", f"--per-network must be >= 1, got "
+                                  f"{args.per_network}")
+        card = write_intent_dataset(Path(args.out), seeds, args.per_network,
+                                    log=_log(args.quiet, "dataset"))
+        print(json.dumps({k: card[k] for k in ("task", "n_examples", "languages",
+                                               "fields_said")}, indent=2))
+        return 0
     card = write_dataset(Path(args.out), seeds, args.rounds or TEACHER_ROUNDS,
                          workers=args.workers, log=_log(args.quiet, "dataset"))
     print(json.dumps({"out": args.out, "n_examples": card["n_examples"],
@@ -89,7 +108,8 @@ def run_train(args: argparse.Namespace) -> int:
 
     settings = TrainSettings(steps=args.steps, lr=args.lr, rank=args.rank, alpha=args.alpha,
                              max_length=args.max_length, save_every=args.save_every,
-                             limit=args.limit, threads=args.threads, seed=args.seed)
+                             limit=args.limit, threads=args.threads, seed=args.seed,
+                             bf16=not args.fp32)
     result = train(Path(args.data), Path(args.out), settings, log=_log(args.quiet, "train"))
     print(json.dumps(result, indent=2))
     return 0

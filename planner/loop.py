@@ -209,6 +209,15 @@ def _hours(twin: Twin, horizon: str, hours: tuple[int, ...] | None = None) -> tu
     return (twin.demand.busy_hour,) if horizon == "busy" else tuple(range(24))
 
 
+def report_hour(twin: Twin, base: Verification) -> int:
+    """The hour whose states a plan shows and gates: the demand's busy hour when it is planned
+    for, else the planned hour (a window's) where the network without the plan peaks."""
+    busy = twin.demand.busy_hour
+    if busy in base.hours:
+        return int(busy)
+    return int(max(base.hours, key=lambda h: float(base.state_at(h).kpis["peak_prb_util"])))
+
+
 def _annotate(items: list[PricedAction], lin: Linearisation, first: int) -> list[PricedAction]:
     """Add each new candidate's own effect (one twin what-if) to its rationale."""
     peak0 = float(lin.base.max(initial=0.0))
@@ -736,7 +745,7 @@ def _predicted_rows(run: _Run, ver: Verification, pred: np.ndarray,
                     model_ids: Sequence[str]) -> list[dict[str, Any]]:
     """Per cell at the busy hour: the model's utilisation (``pred`` on ``model_ids``; None
     for a cell the model does not have) and the twin's."""
-    busy = run.twin.demand.busy_hour
+    busy = report_hour(run.twin, run.base)
     k = run.hours.index(busy)
     index = {c: i for i, c in enumerate(model_ids)}
     rows = []
@@ -821,7 +830,7 @@ def assemble(twin: Twin, s: PlannerSettings, catalogue: CostCatalogue, scenario:
             ``what_ifs``, ``candidates``, ``executor``, ``work_order``, ``dropped`` (the
             :class:`Plan` fields; empty when not given, as for an edited plan).
     """
-    busy = twin.demand.busy_hour
+    busy = report_hour(twin, base)
     after, before = ver.state_at(busy), base.state_at(busy)
     met = bool(ver.peak <= s.target and ver.converged)
     history = record.pop("history", [])
@@ -888,7 +897,7 @@ def _gate(policy: PolicySet | None, twin: Twin, s: PlannerSettings, chosen: Sequ
           base: Verification, ver: Verification, catalogue: CostCatalogue) -> dict[str, Any]:
     if policy is None:
         return {"passed": None}
-    busy = twin.demand.busy_hour
+    busy = report_hour(twin, base)
     return check_plan(policy, gate_json(s, chosen, base.state_at(busy), ver.state_at(busy)),
                       twin.network, catalogue)
 

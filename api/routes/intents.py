@@ -36,6 +36,10 @@ class IntentRequest(BaseModel):
         "of the network's ids, merged with the baseline (see docs/intents.md)")
     llm_model: str | None = Field(None, max_length=500, description="with parser 'llm': "
                                   "'embedded' (default) or an id GET /models lists")
+    adapter: Literal["none", "shipped"] = Field(
+        "none", description="with parser 'llm' and the embedded model: none (zero-shot, "
+        "default) or the shipped LoRA adapter of the intent parser (measured not to help: "
+        "docs/intents.md)")
 
 
 class IntentAnswer(BaseModel):
@@ -58,8 +62,8 @@ def parse_intent(network_id: str, body: IntentRequest, _user: PlannerDep, db: Se
         from planner.intent.llm_parser import LLMIntentParser
 
         spec = resolve_offered(body.llm_model, settings.model_dir, settings.default_model)
-        intent = LLMIntentParser(spec).parse(body.text, network, PlanningIntent(),
-                                             policy.current(db).policy).intent
+        intent = LLMIntentParser(spec, adapter=body.adapter).parse(
+            body.text, network, PlanningIntent(), policy.current(db).policy).intent
     else:
         from planner.intent.baseline import parse_baseline
 

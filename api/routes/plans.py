@@ -22,7 +22,7 @@ from api.deps import (
 )
 from api.errors import ApiError, conflict
 from api.jobs import owner_id
-from api.planning import blocking_violations, check_llm_model, gate, verify_edit
+from api.planning import blocking_violations, check_llm_model, gate, plan_intent, verify_edit
 from api.redact import without_paths
 from api.schemas.common import CONFLICT, ERRORS, NOT_FOUND
 from api.schemas.plans import (
@@ -45,12 +45,21 @@ router = APIRouter(tags=["plans"], responses=ERRORS)
 @router.post("/networks/{network_id}/plans", status_code=202, response_model=PlanCreated,
              responses={**NOT_FOUND, 503: {"description": "the job backend is unavailable"}})
 def create_plan(network_id: str, body: PlanCreate, user: PlannerDep, db: SessionDep,
-                jobs: JobsDep, policy: PolicyDep, settings: SettingsDep) -> JSONResponse:
-    """Queue a planning job; poll ``GET /plans/{id}`` for progress and the result."""
+                jobs: JobsDep, policy: PolicyDep, settings: SettingsDep,
+                cache: CacheDep) -> JSONResponse:
+    """Queue a planning job; poll ``GET /plans/{id}`` for progress and the result. With an
+    ``intent`` (or ``intent_document``) it is checked on the network first (422, nothing
+    queued, when it names what the network lacks) and planned in full."""
     net = crud.get_network(db, network_id)
-    params: dict[str, Any] = body.model_dump()
-    check_llm_model(params, settings)
+    params: dict[str, Any] = body.model_dump(mode="json")
     pv = policy.current(db)
+    if body.intent is not None or body.intent_document is not None:
+        plan_intent(params, body.model_fields_set, cache.loaded(net).scenario.network,
+                    pv.policy)
+    else:
+        params.pop("intent", None)
+        params.pop("intent_document", None)
+    check_llm_model(params, settings)
     params["policy_version"] = pv.version
     params["policy_hash"] = pv.policy.policy_hash
     row = PlanRow(network_id=net.id, status="queued", progress=0.0, stage="queued",

@@ -13,6 +13,7 @@ from api.redact import without_paths
 
 if TYPE_CHECKING:
     from api.verdicts import Standing
+from planner.intent.model import PlanningIntent
 from planner.plan import DEFAULT_BUDGET_EUR, DEFAULT_MAX_ACTIONS, DEFAULT_TARGET
 from planner.result import ActionRow, CellRow, GateVerdict, Kpis, PlanResult
 
@@ -40,7 +41,15 @@ class PlanCreate(BaseModel):
     max_neighbours: int = Field(6, ge=0, le=30, description="neighbour cells of the hot "
                                 "cells the generator also changes (0: hot cells only)")
     small_cells: bool = Field(True, description="propose new small cells at candidate "
-                              "locations")
+                              "locations (false with an intent: add_small_cell is forbidden)")
+    intent: PlanningIntent | None = Field(None, description=(
+        "a planning intent (the `intent` of POST /networks/{id}/intents): planned in full as "
+        "`celltwin plan --intent` does (target, budget, most actions, hours or window, area, "
+        "allowed and forbidden kinds, protected cells and sites); target, budget_eur, "
+        "max_actions and horizon then come from it (given as well, they must agree)"))
+    intent_document: dict[str, Any] | None = Field(None, description=(
+        "instead of `intent`: its TS 28.312-style document (the `document` of POST "
+        "/networks/{id}/intents)"))
 
 
 class ApprovalPublic(BaseModel):

@@ -35,6 +35,7 @@ import json
 import re
 import time
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, create_model
@@ -112,6 +113,22 @@ def prompt_for(text: str, network: Network, kinds: tuple[str, ...]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def compact_prompt(text: str, network: Network) -> str:
+    """The trained adapter's prompt: the network's named sites (id=name, names as quoted
+    data), what its ids look like, and the request. Short, so that training steps are short;
+    the adapter learned the task, so the task is not explained."""
+    s = network.sites
+    named = []
+    if "name" in s.columns:
+        for sid, name in zip(s["site_id"].astype(str), s["name"].astype(str), strict=True):
+            if name.strip() and name.strip() != "-" and not name.startswith("estimated"):
+                named.append(f"{sid}={json.dumps(name[:60], ensure_ascii=False)}")
+    cells = network.cells["cell_id"].astype(str)
+    return (f"sites: {'; '.join(named[:NAMED_SITES_IN_PROMPT]) or 'none named'}\n"
+            f"cells: {len(cells)}, ids like {cells.iloc[0]}\n"
+            f"request: {json.dumps(text, ensure_ascii=False)}\nJSON:")
+
+
 @dataclass
 class LLMIntentResult:
     """One request to the model: the merged intent, the model's own intent, and the record."""
@@ -122,10 +139,11 @@ class LLMIntentResult:
     prompt: str
     seconds: float
     taken: list[str]
+    how: dict[str, Any] | None = None  # the adapter (name, sha256) and the merge rule
 
     def record(self) -> dict[str, Any]:
         return {"raw": self.raw, "seconds": self.seconds, "taken_from_llm": self.taken,
-                "prompt_chars": len(self.prompt)}
+                "prompt_chars": len(self.prompt), **(self.how or {})}
 
 
 def answer_to_intent(ans: dict[str, Any], text: str, defaults: PlanningIntent
@@ -168,11 +186,16 @@ def answer_to_intent(ans: dict[str, Any], text: str, defaults: PlanningIntent
     return PlanningIntent.model_validate(d)
 
 
-def _numbers(f: str) -> set[float]:
-    """Every amount written in the request, with its k/mila/tausend multiples."""
+def _numbers(f: str, counts: bool = False) -> set[float]:
+    """Every amount written in the request, with its k/mila/tausend multiples; ``counts``:
+    only bare numbers (no multiplier, currency or percent next to them: "40k" is no count
+    of 40 actions)."""
     out: set[float] = set()
     for m in re.finditer(r"(\d{1,3}(?:[.,' ]\d{3})+|\d+(?:[.,]\d+)?)\s*(k|mila|tausend|"
                          r"thousand|mio|million|milioni|millionen)?", f):
+        if counts and (m.group(2) or re.match(r"\s*(€|eur|%|per|prozent)", f[m.end():])
+                       or re.search(r"(€|eur|euro)\s*$", f[:m.start()])):
+            continue
         s = m.group(1).replace("'", "").replace(" ", "")
         s = re.sub(r"[.,](?=\d{3}\b)", "", s).replace(",", ".")
         try:
@@ -195,67 +218,82 @@ def _similar(words: list[str], target: str) -> bool:
                for w in words)
 
 
-def merge(base: PlanningIntent, llm: PlanningIntent, network: Network
-          ) -> tuple[PlanningIntent, list[str]]:
-    """``base`` with the LLM's values where the rules of the module docstring allow."""
-    f = fold(base.text)
+def evident_values(text: str, llm: PlanningIntent, network: Network) -> dict[str, Any]:
+    """The fields of ``llm`` (the model's own intent) that the request ``text`` holds
+    evidence for (the rules of the module docstring), with their values (as dumped)."""
+    f = fold(text)
     words = re.findall(r"[a-z0-9-]+", f)
     nums = _numbers(f)
-    d = base.model_dump()
-    src = dict(base.source)
-    taken: list[str] = []
-
-    def take(k: str, v: Any) -> None:
-        d[k], src[k] = v, "sentence"
-        taken.append(k)
-
+    counts = _numbers(f, counts=True)
+    out: dict[str, Any] = {}
     for k, scale in (("budget_eur", 1.0), ("target", 100.0), ("max_actions", 1.0)):
-        if src[k] == "default" and llm.source[k] == "sentence":
+        if llm.source[k] == "sentence":
             v = float(getattr(llm, k)) * scale
-            if any(abs(v - n) < 1e-6 for n in nums):
-                take(k, getattr(llm, k))
+            if any(abs(v - n) < 1e-6 for n in (counts if k == "max_actions" else nums)):
+                out[k] = getattr(llm, k)
     h = llm.hours
-    if (src["hours"] == "default" and llm.source["hours"] == "sentence" and h.kind == "window"
+    if (llm.source["hours"] == "sentence" and h.kind == "window"
             and float(h.start_hour or 0) in nums and float(h.end_hour or 0) in nums):
-        take("hours", h.model_dump())
+        out["hours"] = h.model_dump()
     names: dict[str, list[str]] = {}
     if "name" in network.sites.columns:
         for sid, name in zip(network.sites["site_id"].astype(str),
                              network.sites["name"].astype(str), strict=True):
             names[sid] = [t for t in re.findall(r"[a-z]{4,}", fold(name))
                           if t not in lx.STOPWORDS]
-    site_of = dict(zip(network.cells["cell_id"].astype(str),
-                       network.cells["site_id"].astype(str), strict=True))
 
     def evident(i: str, is_cell: bool) -> bool:
         if fold(i) in words:
             return True
-        sid = site_of.get(i, "") if is_cell else i
-        return not is_cell and any(_similar(words, n) for n in names.get(sid, []))
+        return not is_cell and any(_similar(words, n) for n in names.get(i, []))
 
     for k, is_cell in (("protected_cells", True), ("protected_sites", False)):
-        if src[k] == "default" and llm.source[k] == "sentence":
+        if llm.source[k] == "sentence":
             keep = [i for i in getattr(llm, k) if evident(i, is_cell)]
             if keep:
-                take(k, keep)
-    if src["area"] == "default" and llm.source["area"] == "sentence":
+                out[k] = keep
+    if llm.source["area"] == "sentence":
         a = llm.area
         if a.kind == "cells":
             keep = [i for i in a.cell_ids if evident(i, True)]
             if keep:
-                take("area", Area(kind="cells", cell_ids=keep, radius_m=a.radius_m).model_dump())
+                out["area"] = Area(kind="cells", cell_ids=keep, radius_m=a.radius_m).model_dump()
         elif a.kind == "sites":
             keep = [i for i in a.site_ids if evident(i, False)]
             if keep:
-                take("area", Area(kind="sites", site_ids=keep, radius_m=a.radius_m).model_dump())
+                out["area"] = Area(kind="sites", site_ids=keep, radius_m=a.radius_m).model_dump()
     neg = any(w in lx.NEGATIONS for w in words)
     only = any(w in lx.ONLY for w in words)
     for k, cue in (("forbidden_kinds", neg), ("allowed_kinds", only)):
-        if src[k] == "default" and llm.source[k] == "sentence" and cue:
+        if llm.source[k] == "sentence" and cue:
             keep = [kind for kind in getattr(llm, k) if any(
                 _similar(words, p) for p in lx.KIND_WORDS[kind] if " " not in p)]
             if keep and set(keep) != set(ACTION_KINDS):
-                take(k, keep)
+                out[k] = keep
+    return out
+
+
+#: how :func:`merge` combines: ``baseline_first`` takes an LLM value only for a field the
+#: baseline left at its default; ``llm_first`` takes every LLM value with evidence
+MERGE_RULES = ("baseline_first", "llm_first")
+
+
+def merge(base: PlanningIntent, llm: PlanningIntent, network: Network,
+          rule: str = "baseline_first") -> tuple[PlanningIntent, list[str]]:
+    """``base`` with the LLM's values where the evidence rules (:func:`evident_values`) and
+    ``rule`` (:data:`MERGE_RULES`) allow; and the fields taken from the LLM. The baseline's
+    unmatched items always stay: the grammar cannot say that something is missing."""
+    if rule not in MERGE_RULES:
+        raise ValueError(f"unknown merge rule {rule!r}; use {MERGE_RULES}")
+    d = base.model_dump()
+    src = dict(base.source)
+    taken: list[str] = []
+    for k, v in evident_values(base.text, llm, network).items():
+        if rule == "llm_first" or src[k] == "default":
+            if rule == "llm_first" and src[k] == "sentence" and d[k] == v:
+                continue
+            d[k], src[k] = v, "sentence"
+            taken.append(k)
     d.update(source=src, parser=PARSER)
     return PlanningIntent.model_validate(d), taken
 
@@ -289,9 +327,10 @@ def salvage_answer(raw: str, model: type[BaseModel]) -> dict[str, Any] | None:
 
 
 def intents_from_raw(raw: str, text: str, network: Network, defaults: PlanningIntent,
-                     model: type[BaseModel], base: PlanningIntent | None = None
+                     model: type[BaseModel], base: PlanningIntent | None = None,
+                     rule: str = "baseline_first"
                      ) -> tuple[PlanningIntent, PlanningIntent, list[str]]:
-    """(merged, the LLM's own, fields taken from the LLM) for one raw answer."""
+    """(merged by ``rule``, the LLM's own, fields taken from the LLM) for one raw answer."""
     base = base or parse_baseline(text, network, defaults)
     ans = salvage_answer(raw, model)
     llm_only = defaults.model_copy(update={"text": text, "parser": "llm"})
@@ -299,19 +338,65 @@ def intents_from_raw(raw: str, text: str, network: Network, defaults: PlanningIn
         # an answer the intent model refuses (e.g. an empty window) says nothing usable
         with contextlib.suppress(ValueError):
             llm_only = answer_to_intent(ans, text, defaults)
-    merged, taken = merge(base, llm_only, network)
+    merged, taken = merge(base, llm_only, network, rule)
     return merged, llm_only, taken
 
 
+ADAPTER_DIR = Path(__file__).parent / "adapter"
+#: the shipped LoRA adapter of the embedded model for this parser, and its card (sha256,
+#: training data card, settings, evaluation): ``docs/intents.md``
+SHIPPED_ADAPTER = ADAPTER_DIR / "intent_lora.gguf"
+SHIPPED_CARD = ADAPTER_DIR / "intent_lora.json"
+#: how the shipped adapter's answers join the baseline's (chosen on the benchmark's numbers,
+#: bench/results/intent_bench.md)
+SHIPPED_RULE = "baseline_first"
+#: the adapter a parser loads unless told: ``none``, because on the held-out requests the
+#: shipped adapter merged with the baseline was less often plan-equivalent than the
+#: baseline alone (bench/results/intent_bench.md); ``shipped`` loads it
+DEFAULT_ADAPTER = "none"
+
+
+def shipped_adapter() -> tuple[Path, str] | None:
+    """(path, pinned sha256) of the shipped adapter, or None when this installation has none."""
+    if not SHIPPED_ADAPTER.is_file() or not SHIPPED_CARD.is_file():
+        return None
+    return SHIPPED_ADAPTER, str(json.loads(SHIPPED_CARD.read_text())["sha256"])
+
+
+def resolve_adapter(adapter: str | None, model: str | None) -> tuple[Path, str | None] | None:
+    """The adapter a parser loads: ``shipped`` (the default) is the shipped one for the
+    embedded model and nothing for another model (it was trained on the embedded base);
+    ``none`` is none; anything else is a GGUF adapter path (checked when loaded)."""
+    if adapter is None or adapter == "none":
+        return None
+    if adapter == "shipped":
+        if model not in (None, "embedded"):
+            return None
+        return shipped_adapter()
+    return Path(adapter), None
+
+
 class LLMIntentParser:
-    """Parses requests with one loaded model (``embedded`` or a GGUF path)."""
+    """Parses requests with one loaded model (``embedded`` or a GGUF path) and, when asked
+    (``adapter="shipped"`` or a path; :data:`DEFAULT_ADAPTER` is none), a LoRA adapter
+    (:func:`resolve_adapter`). With an adapter the prompt is
+    :func:`compact_prompt` (what it was trained on) and the answers join the baseline by
+    :data:`SHIPPED_RULE`; without, the zero-shot :func:`prompt_for` and ``baseline_first``."""
 
     def __init__(self, model: str | None = "embedded", max_tokens: int = MAX_TOKENS,
-                 n_threads: int | None = None) -> None:
+                 n_threads: int | None = None, adapter: str | None = DEFAULT_ADAPTER,
+                 rule: str | None = None) -> None:
         from planner.llm.proposer import LLMProposer
 
-        self.llm = LLMProposer(model, n_ctx=4096, max_tokens=max_tokens, n_threads=n_threads)
+        found = resolve_adapter(adapter, model)
+        self.llm = LLMProposer(model, n_ctx=4096, max_tokens=max_tokens, n_threads=n_threads,
+                               adapter=None if found is None else found[0],
+                               adapter_sha256=None if found is None else found[1])
         self.max_tokens = max_tokens
+        self.compact = found is not None
+        self.rule = rule or (SHIPPED_RULE if self.compact else "baseline_first")
+        if self.rule not in MERGE_RULES:
+            raise ValueError(f"unknown merge rule {self.rule!r}; use {MERGE_RULES}")
 
     def parse(self, text: str, network: Network, defaults: PlanningIntent | None = None,
               policy: PolicySet | None = None) -> LLMIntentResult:
@@ -324,7 +409,7 @@ class LLMIntentParser:
         cells = tuple(network.cells["cell_id"].astype(str))
         sites = tuple(network.sites["site_id"].astype(str))
         model = answer_model(cells, sites, kinds or ACTION_KINDS)
-        prompt = prompt_for(t, network, kinds)
+        prompt = compact_prompt(t, network) if self.compact else prompt_for(t, network, kinds)
         from guidance import json as gjson
 
         from planner.llm.proposer import _LOCK
@@ -336,5 +421,10 @@ class LLMIntentParser:
                                       temperature=0.0)
             raw = str(out["answer"])
         seconds = time.perf_counter() - t0
-        merged, llm_only, taken = intents_from_raw(raw, t, network, defaults, model, base)
-        return LLMIntentResult(merged, llm_only, raw, prompt, seconds, taken)
+        merged, llm_only, taken = intents_from_raw(raw, t, network, defaults, model, base,
+                                                   self.rule)
+        adapter = None if self.llm.adapter is None else self.llm.adapter.to_json()
+        return LLMIntentResult(merged, llm_only, raw, prompt, seconds, taken,
+                               {"adapter": adapter and {k: adapter[k] for k in
+                                                        ("name", "sha256", "base_model_sha256")},
+                                "rule": self.rule})

@@ -123,3 +123,35 @@ def policy_for(m: MappedOptions, policy: PolicySet | None) -> PolicySet | None:
     source += " + request intent"
     files = (*(policy.files if policy is not None else ()), INTENT_RULE_FILE)
     return PolicySet(base_rules + extra, h, source, files)
+
+
+@dataclass(frozen=True)
+class IntentPlanInputs:
+    """What the planner needs to plan an intent on one network: its resolved options and the
+    policy with the request-scoped rules (``celltwin plan --ask/--intent`` and
+    ``POST /networks/{id}/plans`` with an intent both plan from this)."""
+
+    intent: PlanningIntent
+    mapped: MappedOptions
+    policy: Any
+
+    def settings(self, base: PlannerSettings) -> PlannerSettings:
+        """``base`` (solver, rounds, folders, generator) with the intent's target, budget,
+        most actions and hours."""
+        return settings_for(self.mapped, base)
+
+    def to_json(self, network_name: str) -> dict[str, Any]:
+        """The intent, its planning options and its TS 28.312-style document (the ``intent``
+        key of a plan's JSON)."""
+        from planner.intent.ts28312 import intent_document
+
+        return {**self.intent.to_json(), "planning_options": self.mapped.to_json(),
+                "document": intent_document(self.intent, network_name)}
+
+
+def plan_inputs(intent: PlanningIntent, network: Network, policy: Any | None
+                ) -> IntentPlanInputs:
+    """Check ``intent`` on ``network`` (an unmatched item, an unknown id or no action kind
+    left raises :class:`twin.errors.ValidationError`, nothing planned) and map it."""
+    mapped = map_intent(intent, network, check=True)
+    return IntentPlanInputs(intent, mapped, policy_for(mapped, policy))

@@ -85,3 +85,28 @@ def test_an_answer_cut_at_max_tokens_keeps_its_completed_fields(net) -> None:
     # an id outside the network (from a backend without the grammar) never gets in
     bad = salvage_answer('{"target_percent": 60, "area_cells": ["S99-1"], "x', m)
     assert bad is not None and bad["area_cells"] == [] and bad["target_percent"] == 60
+
+
+def test_a_money_amount_is_no_evidence_for_an_action_count(net) -> None:
+    text = "relieve cell S01-1, keep it under 40k"
+    base = parse_baseline(text, net)
+    llm = answer_to_intent(_answer(max_actions=40, budget_eur=40000), text, PlanningIntent())
+    merged, taken = merge(base, llm, net)
+    assert merged.max_actions == base.max_actions and "max_actions" not in taken
+    llm3 = answer_to_intent(_answer(max_actions=3), text + ", 3 changes", PlanningIntent())
+    base3 = parse_baseline(text + ", 3 changes", net)
+    assert merge(base3, llm3, net, "llm_first")[0].max_actions == 3
+
+
+def test_llm_first_replaces_a_baseline_value_only_with_evidence(net) -> None:
+    text = "relieve the stadium, don't touch the hospitl sites"
+    base = parse_baseline(text, net)
+    llm = answer_to_intent(_answer(area_sites=["S05"], protected_sites=["S05", "S09"]), text,
+                           PlanningIntent())
+    first, taken = merge(base, llm, net, "llm_first")
+    # "hospitl" is evidence for S05 (City Hospital), nothing is for S09 (Central Station)
+    assert first.protected_sites == ["S05"] and "protected_sites" in taken
+    kept, _ = merge(base, llm, net, "baseline_first")
+    assert kept.area == base.area  # the baseline read the area: baseline_first keeps it
+    with pytest.raises(ValueError):
+        merge(base, llm, net, "llm_only")

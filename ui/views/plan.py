@@ -33,6 +33,7 @@ def ask_box(ctx: PageContext, net: dict[str, Any]) -> None:
         if not ans:
             return
         it = ans["intent"]
+        st.session_state.pop("plan_intent", None)
         for u in ans["unmatched"]:
             st.warning(f"not matched ({u['field']}): {u['text']!r}: {u['reason']}")
         rows = [{"field": k, "value": str(it[k]), "from": it["source"].get(k, "")}
@@ -48,9 +49,35 @@ def ask_box(ctx: PageContext, net: dict[str, Any]) -> None:
         st.session_state["plan_max_actions"] = max(1, int(req["max_actions"]))
         st.session_state["plan_horizon"] = req["horizon"]
         st.session_state["plan_small_cells"] = bool(req["small_cells"])
-        st.success("The form below is filled from the request; check it, then Run plan. The "
-                   "form carries target, budget, most actions, horizon and small cells; the "
-                   "other limits of the intent are planned by `celltwin plan --ask`.")
+        st.session_state["plan_intent"] = {"network_id": net["id"], "intent": it}
+        st.success("The form below is filled from the request; check it, then Run plan: the "
+                   "plan carries the whole intent (hours, area, kinds, protected cells and "
+                   "sites) with the form's target, budget, most actions and horizon.")
+
+
+def intent_request(intent: dict[str, Any], form: dict[str, Any]) -> dict[str, Any]:
+    """The body of ``POST /networks/{id}/plans`` for a parsed ``intent`` (the ``intent`` of
+    ``POST /networks/{id}/intents``) after the planner checked the form: the form's target,
+    budget and most actions go into the intent, and its horizon too where it says otherwise
+    (busy hour <-> all day; a window stays a window: the form shows it as "all 24 hours").
+    The API refuses keys beside an intent that disagree with it, so only the solver's keys
+    and ``small_cells`` stay outside."""
+    it = {**intent, "source": dict(intent.get("source", {}))}
+    for key in ("target", "budget_eur", "max_actions"):
+        if it.get(key) != form[key]:
+            it[key] = form[key]
+            it["source"][key] = "sentence"  # the planner set it: not the default any more
+    hours = dict(it.get("hours") or {"kind": "busy_hour"})
+    if form["horizon"] == "busy" and hours.get("kind") != "busy_hour":
+        hours.update(kind="busy_hour", start_hour=None, end_hour=None)
+    elif form["horizon"] == "day" and hours.get("kind") == "busy_hour":
+        hours["kind"] = "all_day"
+    if hours != it.get("hours"):
+        it["hours"] = hours
+        it["source"]["hours"] = "sentence"
+    body = {k: v for k, v in form.items() if k not in ("target", "budget_eur", "max_actions",
+                                                       "horizon")}
+    return {**body, "intent": it}
 
 
 def plan_form(ctx: PageContext, net: dict[str, Any]) -> dict[str, Any] | None:
@@ -78,6 +105,11 @@ def plan_form(ctx: PageContext, net: dict[str, Any]) -> dict[str, Any] | None:
                                     help="at most; the loop stops when the twin confirms")
         c2[3].markdown(f"**Policy set in force:** {_policy_label(pol)}  \n"
                        "(edit it on the Policies page)")
+        asked = st.session_state.get("plan_intent")
+        if asked and asked.get("network_id") == net["id"]:
+            st.caption("Run plan sends the intent parsed from "
+                       f"{str(asked['intent'].get('text', ''))[:200]!r} with this form's "
+                       "values (ask again to change it).")
         pressed = st.form_submit_button("Run plan", type="primary",
                                         disabled=not ctx.can("planner"))
     if not pressed:
@@ -87,6 +119,9 @@ def plan_form(ctx: PageContext, net: dict[str, Any]) -> dict[str, Any] | None:
                               "small_cells": bool(small), "max_iterations": int(rounds)}
     if model != "systematic":
         params.update(proposer="llm", llm_model=model)
+    asked = st.session_state.get("plan_intent")
+    if asked and asked.get("network_id") == net["id"]:
+        return intent_request(asked["intent"], params)
     return params
 
 
