@@ -433,6 +433,8 @@ def plan_network(twin: Twin, catalogue: CostCatalogue, settings: PlannerSettings
                 "what_ifs": pending_whatifs, "milp_status": sol.status,
                 "objective": sol.objective, "lp_bound": sol.lp_bound, "lp_file": sol.lp_file,
                 "cost_cap": cap, "trust_radius": radius,
+                "solver_status": sol.solver_status, "time_limit_s": sol.time_limit_s,
+                "milp_build_s": round(sol.build_seconds, 3),
             }
             pending_whatifs = 0  # what-ifs of the model this round used, counted once
             if sol.status not in ("optimal", "feasible") and radius is not None:
