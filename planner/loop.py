@@ -627,6 +627,8 @@ def _select(run: _Run, st: _Search, it: int) -> tuple[MilpResult, dict[str, Any]
         "what_ifs": st.pending_whatifs, "milp_status": sol.status,
         "objective": sol.objective, "lp_bound": sol.lp_bound, "lp_file": sol.lp_file,
         "cost_cap": cap, "trust_radius": st.radius,
+        "solver_status": sol.solver_status, "time_limit_s": sol.time_limit_s,
+        "milp_build_s": round(sol.build_seconds, 3),
     }
     st.pending_whatifs = 0  # what-ifs of the model this round used, counted once
     return sol, rec

@@ -14,8 +14,12 @@ Reads as a table of contents (:func:`build_model`):
     u[h, c](x) <= before + dmax + slack     add_harm_constraints (soft; policy's limit)
     p5[h, c](x) >= (1 - f) p5_before - slack add_p5_harm_constraints (soft; policy's limit)
     cov[h](x) >= floor[h] - slack           add_coverage_constraints (soft; policy's floor)
+    n m = sum_c u_c, dev_c >= |u_c - m|     add_balance_terms (MAD = mean dev_c)
     min t + w_cost cost/budget + w_bal MAD  add_objective
         + penalty * sum slack
+    x0: a plan meeting every hard row       greedy_plan (HardRows: the rows no slack relaxes)
+    solver start, and result without one    add_warm_start; solver_status time_limit_greedy
+    time limit grown with the model         scaled_time_limit (CBC stopped: hard_deadline_s)
 
 ``p5`` (each cell's 5th-percentile user throughput) and ``cov`` (the share of traffic above
 the SINR floor) are linear models of the same form as ``u`` (:mod:`planner.sensitivity`,
@@ -35,7 +39,9 @@ import contextlib
 import json
 import os
 import re
+import signal
 import sys
+import threading
 import time
 import warnings
 from collections.abc import Iterator, Sequence
@@ -75,7 +81,12 @@ class QualityLimits:
 
 @dataclass(frozen=True)
 class MilpSettings:
-    """Budget, limits and objective weights of one solve."""
+    """Budget, limits and objective weights of one solve.
+
+    The solver's time limit grows with the model (:func:`scaled_time_limit`):
+    ``min(max_time_limit_s, time_limit_s + time_limit_per_binary_s * selectable binaries)``,
+    so 30 s for a hand-made model, 100 s for Munich's 7,012 candidates, never over 120 s;
+    ``time_limit_per_binary_s = 0`` keeps ``time_limit_s`` as it is."""
 
     budget_eur: float
     max_actions: int | None = None
@@ -84,6 +95,8 @@ class MilpSettings:
     balance_weight: float = 0.01
     solver: Literal["cbc", "highs"] = "cbc"
     time_limit_s: float = 30.0
+    time_limit_per_binary_s: float = 0.01
+    max_time_limit_s: float = 120.0
     max_util_increase: float | None = None
     harm_penalty: float = 10.0
 
@@ -93,6 +106,8 @@ class MilpSettings:
                                   f"{self.budget_eur:g}")
         if self.max_actions is not None and self.max_actions < 0:
             raise ValidationError("plan", f"max_actions must be >= 0, got {self.max_actions}")
+        if min(self.time_limit_s, self.time_limit_per_binary_s, self.max_time_limit_s) < 0:
+            raise ValidationError("plan", "time limits must be >= 0")
         if self.solver not in SOLVERS:
             raise ValidationError("plan", f"unknown solver {self.solver!r}; use one of "
                                   f"{', '.join(SOLVERS)}")
@@ -113,6 +128,13 @@ class MilpResult:
         lp_file: path of the written model, if any.
         n_variables, n_constraints: size of the model.
         seconds: wall time (build + solve, both problems).
+        solver_status: what the solver itself said: ``optimal``, ``feasible``, ``infeasible``,
+            ``not solved``, ``killed at the time limit`` (:func:`hard_deadline_s`), or
+            ``time_limit_greedy`` (no solution within the limit: ``chosen``
+            is the greedy plan, and ``status`` is ``feasible``).
+        time_limit_s: the limit the solver ran under (:func:`scaled_time_limit`).
+        greedy: the greedy plan given as a warm start (None: none satisfied the hard rows).
+        build_seconds: wall time of building the selection model.
     """
 
     status: str
@@ -126,6 +148,10 @@ class MilpResult:
     n_constraints: int
     seconds: float
     details: dict[str, Any] = field(default_factory=dict)
+    solver_status: str = ""
+    time_limit_s: float | None = None
+    greedy: tuple[int, ...] | None = None
+    build_seconds: float = 0.0
 
 
 # --- model building blocks -----------------------------------------------------------------
@@ -178,13 +204,25 @@ def add_action_count_constraints(prob: pulp.LpProblem, x: Sequence[pulp.LpVariab
         prob += pulp.lpSum(x) <= int(max_actions), "max_actions"
 
 
-def peak_rows(lin: Linearisation, floor: float) -> list[tuple[int, int]]:
-    """(hour, cell) pairs whose utilisation can exceed ``floor`` under some selection."""
-    d = np.where(lin.valid[:, None, None], lin.delta, 0.0)
+def highest_utilisation(lin: Linearisation) -> NDArray[np.float64]:
+    """``[n_hour, n_cell]`` the highest utilisation any selection gives in the model (each
+    valid candidate's rise taken, each reference item's fall undone); rows that cannot pass
+    a limit are not written. Sums over row subsets, not masked copies of the whole
+    ``[n_item, n_hour, n_cell]`` array (seconds on 7,000 x 1,500)."""
     in_ref = np.zeros(lin.n_items, dtype=bool)
     in_ref[list(lin.reference)] = True
-    up = np.where(in_ref[:, None, None], np.maximum(-d, 0.0), np.maximum(d, 0.0)).sum(axis=0)
-    ub = lin.base + up  # [n_hour, n_cell]
+    add, undo = lin.valid & ~in_ref, lin.valid & in_ref
+    up = np.zeros_like(lin.base)
+    if add.any():
+        up += np.clip(lin.delta[add], 0.0, None).sum(axis=0)
+    if undo.any():
+        up += np.clip(-lin.delta[undo], 0.0, None).sum(axis=0)
+    return lin.base + up
+
+
+def peak_rows(lin: Linearisation, floor: float) -> list[tuple[int, int]]:
+    """(hour, cell) pairs whose utilisation can exceed ``floor`` under some selection."""
+    ub = highest_utilisation(lin)
     return [(int(h), int(c)) for h, c in zip(*np.nonzero(ub > floor + 1e-9), strict=True)]
 
 
@@ -219,11 +257,19 @@ def add_balance_terms(prob: pulp.LpProblem, lin: Linearisation, x: Sequence[pulp
                       n_base_cells: int) -> pulp.LpAffineExpression:
     """Mean absolute deviation of the utilisation at the first modelled hour over the base
     cells some candidate changes (the cells that can share the load; the others would only
-    add constants and model size)."""
+    add constants and model size).
+
+    The mean is a variable ``m`` fixed by one row (``n m = sum_c u_c``): written out in every
+    deviation row it would make each of them dense (every candidate that changes any cell),
+    cells x candidates terms in all, which is what took minutes on 7,000 x 1,500."""
     cells = balance_cells(lin, n_base_cells)
     util = {c: utilisation_expression(lin, x, 0, c) for c in cells}
     n = max(1, len(util))
-    mean = pulp.lpSum(util.values()) * (1.0 / n)
+    mean = _variable(prob, "mean_util")
+    total = pulp.LpAffineExpression()
+    for u in util.values():
+        total.addInPlace(u)
+    prob += total - n * mean == 0, "mean_util_def"
     devs = []
     for c, u in util.items():
         dv = _variable(prob, _name(f"dev_{lin.cell_ids[c]}"), 0.0)
@@ -271,11 +317,7 @@ def add_harm_constraints(prob: pulp.LpProblem, lin: Linearisation,
     a model that cannot honour them still gives the least harmful plan."""
     if max_increase is None:
         return None
-    d = np.where(lin.valid[:, None, None], lin.delta, 0.0)
-    in_ref = np.zeros(lin.n_items, dtype=bool)
-    in_ref[list(lin.reference)] = True
-    ub = lin.base + np.where(in_ref[:, None, None], np.maximum(-d, 0.0),
-                             np.maximum(d, 0.0)).sum(axis=0)
+    ub = highest_utilisation(lin)
     cap = before + max_increase
     slacks = []
     for h, c in zip(*np.nonzero(np.isfinite(cap) & (ub > cap + 1e-9)), strict=True):
@@ -369,6 +411,173 @@ def add_objective(prob: pulp.LpProblem, t: pulp.LpVariable, cost: pulp.LpAffineE
     prob.setObjective(obj)
 
 
+# --- the greedy incumbent ------------------------------------------------------------------
+def scaled_time_limit(settings: MilpSettings, n_binaries: int) -> float:
+    """The solver's time limit for a model with ``n_binaries`` selectable candidates (see
+    :class:`MilpSettings`); the cap never cuts below ``time_limit_s`` itself."""
+    grown = settings.time_limit_s + settings.time_limit_per_binary_s * max(0, n_binaries)
+    return float(min(max(settings.max_time_limit_s, settings.time_limit_s), grown))
+
+
+@dataclass(frozen=True)
+class HardRows:
+    """The constraints of :func:`build_model` that no slack relaxes, on plain index sets:
+    knob exclusivity, budget, action limit, policy rows, no-good cuts and the trust region.
+    (Peak, balance, harm, throughput and coverage rows hold for any ``x`` once their
+    auxiliary variables take their least values.)"""
+
+    items: Sequence[PricedAction]
+    valid: NDArray[np.bool_]
+    settings: MilpSettings
+    policy: Sequence[LinearConstraint] = ()
+    cuts: Sequence[Sequence[int]] = ()
+    reference: Sequence[int] = ()
+    trust_radius: int | None = None
+
+    def violations(self, plan: Sequence[int], tol: float = 1e-7) -> list[str]:
+        """Which hard rows ``plan`` breaks (empty: it is a feasible point of the model)."""
+        chosen = set(int(i) for i in plan)
+        out = []
+        if any(not self.valid[i] for i in chosen):
+            out.append("invalid candidate")
+        knobs = [self.items[i].knob for i in chosen]
+        if len(knobs) != len(set(knobs)):
+            out.append("knob exclusivity")
+        cost = sum(float(self.items[i].cost.total_eur) for i in chosen)
+        if cost > self.settings.budget_eur * (1 + tol) + tol:
+            out.append("budget")
+        if self.settings.max_actions is not None and len(chosen) > self.settings.max_actions:
+            out.append("max_actions")
+        out += [f"policy {lc.rule_id}" for lc in self.policy if not lc.satisfied(chosen, tol)]
+        out += [f"nogood {k}" for k, cut in enumerate(self.cuts) if set(cut) == chosen]
+        if self.trust_radius is not None and \
+                len(chosen ^ set(self.reference)) > self.trust_radius:
+            out.append("trust_region")
+        return out
+
+
+def _masked_delta(lin: Linearisation, tol: float = COEF_TOL) -> NDArray[np.float64]:
+    """``[n_item, n_hour * n_cell]`` the coefficients the model's utilisation rows keep."""
+    d = lin.delta.reshape(lin.n_items, lin.base.size)
+    keep = (np.abs(d) >= tol) & lin.valid[:, None]
+    return np.where(keep, d, 0.0)
+
+
+def greedy_plan(lin: Linearisation, items: Sequence[PricedAction], settings: MilpSettings,
+                rows: HardRows, before: NDArray[np.float64] | None = None,
+                max_steps: int = 64) -> tuple[int, ...] | None:
+    """A plan that satisfies every hard row of the model, chosen greedily on the model itself.
+
+    From the reference plan and from the empty plan it makes, one at a time, the move (add a
+    candidate, or drop an item of the starting plan) with the largest fall of
+    ``max(aim, peak u) + cost term + harm penalty`` per euro (a floor of 1 % of the budget
+    per move, so that free actions do not divide by zero) that keeps the knob, budget,
+    action-limit, trust-region and ``<=`` policy rows from getting worse, and stops when no
+    move lowers that score (while no feasible plan is met, it takes the best move anyway). Returns the best feasible plan met on
+    either path (lowest score), or None if none was (e.g. ``>=`` policy rows that the
+    additions never meet). The balance term is left out of the score: it is small by design
+    and costs a pass over the balance cells per candidate."""
+    d = _masked_delta(lin)
+    r = np.zeros(lin.n_items)
+    r[list(lin.reference)] = 1.0
+    base = lin.base.reshape(-1) - r @ d
+    cost = np.array([float(c.cost.total_eur) for c in items])
+    scale = settings.budget_eur if settings.budget_eur > 0 else 1.0
+    floor_eur = max(0.01 * settings.budget_eur, 1.0)
+    cap = None
+    if before is not None and settings.max_util_increase is not None:
+        cap = (np.asarray(before, dtype=float) + settings.max_util_increase).reshape(-1)
+        cap = np.where(np.isfinite(cap), cap, np.inf)
+    knob_of = [c.knob for c in items]
+    le_rows = [lc for lc in rows.policy if lc.sense in ("<=", "==")]
+    a_le = np.zeros((len(le_rows), lin.n_items))
+    for k, lc in enumerate(le_rows):
+        for i, a in lc.coeffs.items():
+            a_le[k, int(i)] = float(a)
+    b_le = np.array([float(lc.rhs) for lc in le_rows])
+    ref = set(lin.reference)
+
+    def score(u: NDArray[np.float64], eur: NDArray[np.float64] | float) -> NDArray[np.float64]:
+        val = np.maximum(u.max(axis=-1), settings.aim) + settings.cost_weight * eur / scale
+        if cap is not None:
+            val = val + settings.harm_penalty * np.maximum(u - cap, 0.0).sum(axis=-1)
+        return np.asarray(val)
+
+    def allowed(plan: set[int], eur: float, sign: float, idx: NDArray[np.int64]
+                ) -> NDArray[np.bool_]:
+        """Which of the moves ``idx`` (added if ``sign`` is 1, dropped if -1) keep the
+        budget, action-limit, ``<=`` policy and trust-region rows from getting worse."""
+        ok = np.ones(len(idx), dtype=bool)
+        if sign > 0:
+            used = {knob_of[i] for i in plan}
+            ok &= np.array([knob_of[i] not in used for i in idx], dtype=bool)
+            ok &= eur + cost[idx] <= settings.budget_eur * (1 + 1e-9) + 1e-9
+            if settings.max_actions is not None and len(plan) >= settings.max_actions:
+                ok[:] = False
+        if len(le_rows):
+            lhs = a_le[:, sorted(plan)].sum(axis=1) if plan else np.zeros(len(le_rows))
+            new = lhs[:, None] + sign * a_le[:, idx]
+            ok &= ((new <= b_le[:, None] + 1e-9) | (new <= lhs[:, None])).all(axis=0)
+        if rows.trust_radius is not None:
+            in_ref = np.array([i in ref for i in idx], dtype=bool)
+            undo = in_ref if sign > 0 else ~in_ref  # the move takes back a change
+            ok &= len(plan ^ ref) + np.where(undo, -1, 1) <= rows.trust_radius
+        return ok
+
+    def walk(start: set[int]) -> tuple[float, tuple[int, ...]] | None:
+        """Adds any candidate once, drops any item of ``start`` once (so it ends)."""
+        plan, fixed = set(start), set()
+        u = base + d[sorted(plan)].sum(axis=0) if plan else base.copy()
+        eur = float(cost[sorted(plan)].sum()) if plan else 0.0
+        best: tuple[float, tuple[int, ...]] | None = None
+        for _ in range(max_steps + 1):
+            here = float(score(u, eur))
+            feasible = not rows.violations(sorted(plan))
+            if feasible and (best is None or here < best[0]):
+                best = (here, tuple(sorted(plan)))
+            free = lin.valid.copy()
+            free[list(plan | fixed)] = False
+            adds = np.flatnonzero(free)
+            drops = np.array(sorted((plan & start) - fixed), dtype=np.int64)
+            adds = adds[allowed(plan, eur, 1.0, adds)]
+            drops = drops[allowed(plan, eur, -1.0, drops)] if len(drops) else drops
+            moves = np.concatenate([adds, drops])
+            if len(moves) == 0:
+                break
+            sign = np.concatenate([np.ones(len(adds)), -np.ones(len(drops))])
+            gains = np.empty(len(moves))
+            for lo in range(0, len(moves), 512):  # bounded memory on 7,000 x 1,500 models
+                part, sg = moves[lo:lo + 512], sign[lo:lo + 512]
+                gains[lo:lo + 512] = here - score(u[None, :] + sg[:, None] * d[part],
+                                                  eur + sg * cost[part])
+            per_eur = np.where(sign > 0, np.maximum(cost[moves], floor_eur), floor_eur)
+            k = int(np.argmax(gains / per_eur))
+            if gains[k] <= 1e-12 and (best is not None or feasible):
+                break
+            i, sg = int(moves[k]), float(sign[k])
+            if sg > 0:
+                plan.add(i)
+            else:
+                plan.discard(i)
+            fixed.add(i)
+            u = u + sg * d[i]
+            eur += sg * float(cost[i])
+        return best
+
+    found = [w for w in (walk(ref), walk(set()) if ref else None) if w is not None]
+    return min(found)[1] if found else None
+
+
+def add_warm_start(x: Sequence[pulp.LpVariable], plan: Sequence[int] | None) -> bool:
+    """Give the solver ``plan`` as its first incumbent (CBC reads it with ``warmStart``)."""
+    if plan is None:
+        return False
+    chosen = set(plan)
+    for i, v in enumerate(x):
+        v.setInitialValue(1.0 if i in chosen else 0.0)
+    return True
+
+
 # --- building and solving ------------------------------------------------------------------
 def build_model(lin: Linearisation, items: Sequence[PricedAction], settings: MilpSettings,
                 policy_constraints: Sequence[LinearConstraint] = (),
@@ -429,7 +638,55 @@ def _stdout_to_stderr() -> Iterator[None]:
         os.close(saved)
 
 
-def _solve(prob: pulp.LpProblem, solver: str, time_limit_s: float, mip: bool) -> str:
+def _children_named(name: str) -> list[int]:
+    """Process ids of this process's children whose program is ``name`` (Linux ``/proc``;
+    empty elsewhere)."""
+    out = []
+    for tasks in Path(f"/proc/{os.getpid()}/task").glob("*/children"):
+        with contextlib.suppress(OSError):
+            for pid in tasks.read_text().split():
+                with contextlib.suppress(OSError):
+                    if Path(f"/proc/{pid}/exe").resolve().name == name:
+                        out.append(int(pid))
+    return out
+
+
+@contextlib.contextmanager
+def _hard_deadline(seconds: float, program: str) -> Iterator[list[int]]:
+    """Kill the solver process ``program`` that this process started if it is still running
+    ``seconds`` from now: CBC checks its own ``-sec`` limit only between phases and was seen
+    to run 7 minutes past a 5 s limit in the root LP of a 7,000 x 1,500 model. Yields the
+    list of killed process ids (empty: the solver ended on its own)."""
+    killed: list[int] = []
+    done = threading.Event()
+
+    def watch() -> None:
+        if not done.wait(seconds):
+            for pid in _children_named(program):
+                with contextlib.suppress(OSError):
+                    os.kill(pid, signal.SIGKILL)
+                    killed.append(pid)
+
+    th = threading.Thread(target=watch, daemon=True)
+    th.start()
+    try:
+        yield killed
+    finally:
+        done.set()
+        th.join()
+
+
+def hard_deadline_s(time_limit_s: float) -> float:
+    """When a solver that overruns its own limit is stopped: the limit plus half, 10 s at
+    least (reading the model and writing the solution are not in the solver's count)."""
+    return time_limit_s + max(10.0, 0.5 * time_limit_s)
+
+
+def _solve(prob: pulp.LpProblem, solver: str, time_limit_s: float, mip: bool,
+           warm: bool = False) -> str:
+    """Solve; ``warm``: CBC starts from the variables' initial values (PuLP's HiGHS API
+    has no warm start: there the caller keeps its incumbent if the solver finds none).
+    A CBC run past :func:`hard_deadline_s` is stopped: ``killed at the time limit``."""
     if solver == "highs":
         cmd: Any = pulp.HiGHS(msg=False, mip=mip, timeLimit=time_limit_s, output_flag=False)
         with _stdout_to_stderr():
@@ -437,8 +694,16 @@ def _solve(prob: pulp.LpProblem, solver: str, time_limit_s: float, mip: bool) ->
     else:
         with warnings.catch_warnings():  # PuLP 3 deprecates the bundled CBC for PuLP 4
             warnings.simplefilter("ignore", DeprecationWarning)
-            cmd = pulp.PULP_CBC_CMD(msg=False, mip=mip, timeLimit=time_limit_s)
-        prob.solve(cmd)
+            cmd = pulp.PULP_CBC_CMD(msg=False, mip=mip, timeLimit=time_limit_s,
+                                    warmStart=warm and mip)
+        with _hard_deadline(hard_deadline_s(time_limit_s), Path(cmd.path).name) as killed:
+            try:
+                prob.solve(cmd)
+            except pulp.PulpSolverError:
+                if not killed:
+                    raise
+        if killed:
+            return "killed at the time limit"
     status = pulp.LpStatus.get(prob.status, "Undefined")
     if status == "Optimal":
         return "optimal" if prob.sol_status == pulp.LpSolutionOptimal else "feasible"
@@ -469,24 +734,38 @@ def solve_selection(lin: Linearisation, items: Sequence[PricedAction], settings:
                     before: NDArray[np.float64] | None = None,
                     quality: QualityLimits | None = None) -> MilpResult:
     """Choose candidates; see the module docstring. Never raises on an infeasible model:
-    the result's ``status`` says so and ``chosen`` is empty."""
+    the result's ``status`` says so and ``chosen`` is empty. A greedy plan on the model
+    (:func:`greedy_plan`) is the solver's warm start, and the result where the solver finds
+    no solution within its limit (``solver_status`` ``time_limit_greedy``)."""
     t0 = time.perf_counter()
     prob, x = build_model(lin, items, settings, policy_constraints, cuts, n_base_cells,
                           trust_radius=trust_radius, before=before, quality=quality)
+    build_s = time.perf_counter() - t0
+    hard = HardRows(items, lin.valid, settings, policy_constraints, cuts, lin.reference,
+                    trust_radius)
+    greedy = greedy_plan(lin, items, settings, hard, before)
+    warm = add_warm_start(x, greedy)
+    limit = scaled_time_limit(settings, int(np.count_nonzero(lin.valid)))
     lp_file = write_audit(prob, items, Path(lp_dir), stem) if lp_dir is not None else None
-    status = _solve(prob, settings.solver, settings.time_limit_s, mip=True)
+    solver_status = _solve(prob, settings.solver, limit, mip=True, warm=warm)
+    status = solver_status
     chosen: tuple[int, ...] = ()
     objective = None
     if status in ("optimal", "feasible"):
         chosen = tuple(i for i, v in enumerate(x) if (v.value() or 0.0) > 0.5)
         objective = float(pulp.value(prob.objective))
+    elif status in ("not solved", "killed at the time limit") and greedy is not None:
+        status, solver_status, chosen = "feasible", "time_limit_greedy", greedy
+    elif status == "killed at the time limit":
+        status = "not solved"
     predicted = lin.predict(chosen)
     bound = None
     if with_bound:
         rel, _ = build_model(lin, items, settings, policy_constraints, relax=True,
                              name="celltwin_bound")
-        if _solve(rel, settings.solver, settings.time_limit_s, mip=False) == "optimal":
+        if _solve(rel, settings.solver, limit, mip=False) == "optimal":
             bound = float(pulp.value(rel.objective))
     return MilpResult(status, chosen, objective, predicted, float(predicted.max(initial=0.0)),
                       bound, lp_file, prob.numVariables(), prob.numConstraints(),
-                      time.perf_counter() - t0)
+                      time.perf_counter() - t0, solver_status=solver_status,
+                      time_limit_s=limit, greedy=greedy, build_seconds=build_s)

@@ -42,6 +42,10 @@ def test_plan_meets_the_target_and_is_verified(case: PlanCase, tmp_path):
     assert last["accepted"] and last["max_abs_error"] <= 0.05
     for rec in j["history"]:
         assert rec["lp_file"].endswith(f"_{rec['iteration']}.lp")
+        # the solver's own word and the limit it ran under (grown with the candidates)
+        assert rec["solver_status"] in ("optimal", "feasible", "time_limit_greedy")
+        assert rec["time_limit_s"] == pytest.approx(30.0 + 0.01 * rec["n_candidates"],
+                                                    rel=0.05)
     # the last round's verified peak is the plan's: a full run of the twin with its actions
     net = apply_actions(case.twin().network, parse_actions(
         [{k: v for k, v in a.items() if k not in ("cost", "targets", "description", "source",
